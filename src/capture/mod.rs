@@ -1,0 +1,100 @@
+//! Capture: where frames come from. Every source sits behind [`VideoSource`] or
+//! [`AudioSource`]; the synthetic ones are real sources (they pace themselves on a [`Clock`]),
+//! used by the demo and the tests, and the device sources plug in behind the same traits.
+//!
+//! [`Clock`]: crate::clock::Clock
+
+pub mod stamp;
+pub mod synthetic;
+
+use std::time::Instant;
+
+/// Errors from a capture device.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("capture source {source_name} stopped: {reason}")]
+    Stopped { source_name: String, reason: String },
+}
+
+/// Picture geometry and rate of a video source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoFormat {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+/// One I420 (planar YUV 4:2:0) picture: Y plane, then U, then V, no padding.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+    /// Monotonic capture time.
+    pub captured_at: Instant,
+    /// Capture sequence number, starting at 0.
+    pub seq: u64,
+}
+
+impl VideoFrame {
+    /// A black frame of the given size.
+    pub fn black(width: u32, height: u32, captured_at: Instant, seq: u64) -> Self {
+        let (w, h) = (width as usize, height as usize);
+        let mut data = vec![16u8; w * h + 2 * (w / 2) * (h / 2)];
+        data[w * h..].fill(128);
+        Self {
+            width,
+            height,
+            data,
+            captured_at,
+            seq,
+        }
+    }
+
+    /// The Y, U and V planes.
+    pub fn planes(&self) -> (&[u8], &[u8], &[u8]) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (y, rest) = self.data.split_at(w * h);
+        let (u, v) = rest.split_at((w / 2) * (h / 2));
+        (y, u, v)
+    }
+
+    /// Mutable Y, U and V planes.
+    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (y, rest) = self.data.split_at_mut(w * h);
+        let (u, v) = rest.split_at_mut((w / 2) * (h / 2));
+        (y, u, v)
+    }
+}
+
+/// 20 ms of 48 kHz mono audio.
+#[derive(Debug, Clone)]
+pub struct AudioFrame {
+    pub samples: Vec<i16>,
+    pub captured_at: Instant,
+}
+
+/// Samples per 20 ms frame at 48 kHz.
+pub const AUDIO_FRAME_SAMPLES: usize = 960;
+/// The audio sample rate used end to end.
+pub const AUDIO_SAMPLE_RATE: u32 = 48_000;
+
+/// A source of video frames. `next_frame` blocks until the next frame is ready, so a source
+/// runs on its own thread.
+pub trait VideoSource: Send {
+    /// Human-readable name for logs and errors.
+    fn name(&self) -> String;
+    /// Geometry and rate of the frames produced.
+    fn format(&self) -> VideoFormat;
+    /// Blocks until the next frame.
+    fn next_frame(&mut self) -> Result<VideoFrame, CaptureError>;
+}
+
+/// A source of 20 ms, 48 kHz mono audio frames. Blocks like [`VideoSource::next_frame`].
+pub trait AudioSource: Send {
+    /// Human-readable name for logs and errors.
+    fn name(&self) -> String;
+    /// Blocks until the next 20 ms frame.
+    fn next_frame(&mut self) -> Result<AudioFrame, CaptureError>;
+}

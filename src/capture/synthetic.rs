@@ -1,0 +1,224 @@
+//! Synthetic sources: a moving test pattern with a frame stamp, and a tone. They pace
+//! themselves on a [`Clock`] exactly like a camera delivers frames: one every `1/fps`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{
+    stamp, AudioFrame, AudioSource, CaptureError, VideoFormat, VideoFrame, VideoSource,
+    AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE,
+};
+use crate::clock::Clock;
+
+/// Keeps a fixed cadence; when the consumer falls more than a few periods behind, it restarts
+/// the schedule from now instead of bursting frames to catch up.
+struct Pacer {
+    period: Duration,
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(period: Duration) -> Self {
+        Self { period, next: None }
+    }
+
+    fn wait(&mut self, clock: &dyn Clock) -> Instant {
+        let now = clock.now();
+        let due = match self.next {
+            Some(due) if now.saturating_duration_since(due) < self.period * 4 => due,
+            _ => now,
+        };
+        clock.sleep_until(due);
+        self.next = Some(due + self.period);
+        due.max(now)
+    }
+}
+
+/// BT.601 limited-range YUV of the classic colour bars.
+const BARS: [(u8, u8, u8); 8] = [
+    (180, 128, 128), // grey
+    (168, 44, 136),  // yellow
+    (145, 147, 44),  // cyan
+    (133, 63, 52),   // green
+    (63, 193, 204),  // magenta
+    (51, 109, 212),  // red
+    (28, 212, 120),  // blue
+    (16, 128, 128),  // black
+];
+
+/// Moving colour bars with a bouncing white square and the [`stamp`] strip on top.
+pub struct SyntheticVideo {
+    format: VideoFormat,
+    clock: Arc<dyn Clock>,
+    pacer: Pacer,
+    seq: u64,
+}
+
+impl SyntheticVideo {
+    /// A pattern of the given format, paced on `clock`.
+    pub fn new(format: VideoFormat, clock: Arc<dyn Clock>) -> Self {
+        let period = Duration::from_secs(1) / format.fps.max(1);
+        Self {
+            format,
+            clock,
+            pacer: Pacer::new(period),
+            seq: 0,
+        }
+    }
+
+    fn draw(&self, frame: &mut VideoFrame, unix_ms: u64) {
+        let (w, h) = (frame.width as usize, frame.height as usize);
+        let shift = (self.seq as usize * 4) % w;
+        let bar_w = w.div_ceil(BARS.len());
+        let (y, u, v) = frame.planes_mut();
+        for row in 0..h {
+            for col in 0..w {
+                y[row * w + col] = BARS[((col + shift) % w) / bar_w].0;
+            }
+        }
+        for row in 0..h / 2 {
+            for col in 0..w / 2 {
+                let bar = BARS[((col * 2 + shift) % w) / bar_w];
+                u[row * (w / 2) + col] = bar.1;
+                v[row * (w / 2) + col] = bar.2;
+            }
+        }
+        // A bouncing square below the stamp strip.
+        let side = (h / 6).max(8) & !1;
+        let span_x = w - side;
+        let span_y = h - stamp::STRIP_HEIGHT - side;
+        let t = self.seq as usize * 3;
+        let bounce = |t: usize, span: usize| {
+            let p = t % (2 * span.max(1));
+            if p < span {
+                p
+            } else {
+                2 * span - p
+            }
+        };
+        let (sx, sy) = (
+            bounce(t, span_x) & !1,
+            (stamp::STRIP_HEIGHT + bounce(t, span_y)) & !1,
+        );
+        for row in sy..sy + side {
+            y[row * w + sx..row * w + sx + side].fill(235);
+        }
+        for row in sy / 2..(sy + side) / 2 {
+            u[row * (w / 2) + sx / 2..row * (w / 2) + (sx + side) / 2].fill(128);
+            v[row * (w / 2) + sx / 2..row * (w / 2) + (sx + side) / 2].fill(128);
+        }
+        let s = stamp::Stamp {
+            frame: self.seq as u32,
+            unix_ms,
+        };
+        stamp::write(s, w, h, y, u, v);
+    }
+}
+
+impl VideoSource for SyntheticVideo {
+    fn name(&self) -> String {
+        format!(
+            "synthetic video {}x{}@{}",
+            self.format.width, self.format.height, self.format.fps
+        )
+    }
+
+    fn format(&self) -> VideoFormat {
+        self.format
+    }
+
+    fn next_frame(&mut self) -> Result<VideoFrame, CaptureError> {
+        let at = self.pacer.wait(self.clock.as_ref());
+        let mut frame = VideoFrame::black(self.format.width, self.format.height, at, self.seq);
+        self.draw(&mut frame, self.clock.unix_ms());
+        self.seq += 1;
+        Ok(frame)
+    }
+}
+
+/// A sine tone at 48 kHz mono, in 20 ms frames.
+pub struct SyntheticAudio {
+    tone_hz: f64,
+    phase: f64,
+    clock: Arc<dyn Clock>,
+    pacer: Pacer,
+}
+
+impl SyntheticAudio {
+    /// A tone of `tone_hz`, paced on `clock`.
+    pub fn new(tone_hz: u32, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            tone_hz: tone_hz as f64,
+            phase: 0.0,
+            clock,
+            pacer: Pacer::new(Duration::from_millis(20)),
+        }
+    }
+}
+
+impl AudioSource for SyntheticAudio {
+    fn name(&self) -> String {
+        format!("synthetic tone {} Hz", self.tone_hz)
+    }
+
+    fn next_frame(&mut self) -> Result<AudioFrame, CaptureError> {
+        let at = self.pacer.wait(self.clock.as_ref());
+        let step = std::f64::consts::TAU * self.tone_hz / AUDIO_SAMPLE_RATE as f64;
+        let samples = (0..AUDIO_FRAME_SAMPLES)
+            .map(|_| {
+                let s = (self.phase.sin() * 8000.0) as i16;
+                self.phase = (self.phase + step) % std::f64::consts::TAU;
+                s
+            })
+            .collect();
+        Ok(AudioFrame {
+            samples,
+            captured_at: at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SimulatedClock;
+
+    #[test]
+    fn video_is_paced_and_stamped() {
+        let clock = SimulatedClock::new(1_700_000_000_000);
+        let start = clock.now();
+        let format = VideoFormat {
+            width: 320,
+            height: 240,
+            fps: 25,
+        };
+        let mut src = SyntheticVideo::new(format, Arc::new(clock.clone()));
+        let frames: Vec<_> = (0..50).map(|_| src.next_frame().unwrap()).collect();
+        // 50 frames at 25 fps span 49 periods of 40 ms.
+        assert_eq!(clock.now() - start, Duration::from_millis(40 * 49));
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(f.seq, i as u64);
+            assert_eq!(f.data.len(), 320 * 240 * 3 / 2);
+            let s = stamp::read(320, 240, f.planes().0, 320).expect("stamp");
+            assert_eq!(s.frame, i as u32);
+            assert_eq!(s.unix_ms, 1_700_000_000_000 + 40 * i as u64);
+        }
+        // The pattern moves.
+        assert_ne!(
+            frames[1].planes().0[320 * 200..],
+            frames[2].planes().0[320 * 200..]
+        );
+    }
+
+    #[test]
+    fn audio_is_a_20ms_tone() {
+        let clock = SimulatedClock::new(0);
+        let start = clock.now();
+        let mut src = SyntheticAudio::new(440, Arc::new(clock.clone()));
+        let f = (0..10).map(|_| src.next_frame().unwrap()).last().unwrap();
+        assert_eq!(f.samples.len(), 960);
+        assert_eq!(clock.now() - start, Duration::from_millis(180));
+        let peak = f.samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
+        assert!((7000..=8000).contains(&peak), "{peak}");
+    }
+}

@@ -1,0 +1,514 @@
+//! Configuration: one TOML file, documented defaults, validation with errors that name the key.
+//!
+//! The annotated default (`rtcam print-config`) lives in `src/rtcam.default.toml` and is kept
+//! in step with the structs below by a unit test.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The annotated default configuration, printed by `rtcam print-config`.
+pub const ANNOTATED_DEFAULT: &str = include_str!("rtcam.default.toml");
+
+/// Errors while loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid value for `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Device id, the last part of the topic root. Default: empty = the hostname.
+    pub device_id: String,
+    /// MQTT broker connection.
+    pub mqtt: MqttConfig,
+    /// Video source and encoder.
+    pub video: VideoConfig,
+    /// Audio source and encoder.
+    pub audio: AudioConfig,
+    /// Peer connections.
+    pub webrtc: WebrtcConfig,
+}
+
+/// `[mqtt]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker URL. Default `mqtt://127.0.0.1:1883`.
+    pub url: String,
+    /// Topic prefix. Default `rtcam`.
+    pub prefix: String,
+    /// User name; empty = anonymous. Default empty.
+    pub username: String,
+    /// Password. Default empty.
+    pub password: String,
+    /// Client id; empty = `rtcam-{device_id}`. Default empty.
+    pub client_id: String,
+    /// Keep-alive in seconds. Default 30.
+    pub keep_alive_s: u64,
+}
+
+/// Where video frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoSourceKind {
+    /// Moving test pattern with an embedded frame stamp.
+    Synthetic,
+}
+
+/// Where audio frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioSourceKind {
+    /// 48 kHz mono tone.
+    Synthetic,
+}
+
+/// `[video]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// Source. Default `synthetic`.
+    pub source: VideoSourceKind,
+    /// Width in pixels. Default 640.
+    pub width: u32,
+    /// Height in pixels. Default 480.
+    pub height: u32,
+    /// Frames per second. Default 30.
+    pub fps: u32,
+    /// Encoder target bitrate in kbit/s. Default 1500.
+    pub bitrate_kbps: u32,
+    /// Seconds between periodic keyframes. Default 2.
+    pub keyframe_interval_s: u32,
+}
+
+/// `[audio]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    /// Whether the offer carries an audio track. Default true.
+    pub enabled: bool,
+    /// Source. Default `synthetic`.
+    pub source: AudioSourceKind,
+    /// Synthetic tone frequency in Hz. Default 440.
+    pub tone_hz: u32,
+    /// Opus bitrate in kbit/s. Default 32.
+    pub bitrate_kbps: u32,
+}
+
+/// One STUN or TURN server (`[[webrtc.ice_servers]]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    pub username: String,
+    /// TURN credential.
+    pub credential: String,
+}
+
+/// `[webrtc]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebrtcConfig {
+    /// Viewers at once. Default 4.
+    pub max_viewers: usize,
+    /// Bounded wait for ICE gathering before an offer is published, ms. Default 2000.
+    pub ice_gather_timeout_ms: u64,
+    /// Time a claimed session has to connect, s. Default 30.
+    pub connect_timeout_s: u64,
+    /// 1:1 NAT addresses to advertise. Default none.
+    pub nat_1to1_ips: Vec<String>,
+    /// Offer loopback candidates. Default false.
+    pub include_loopback: bool,
+    /// STUN/TURN servers. Default none.
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            device_id: String::new(),
+            mqtt: MqttConfig::default(),
+            video: VideoConfig::default(),
+            audio: AudioConfig::default(),
+            webrtc: WebrtcConfig::default(),
+        }
+    }
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            url: "mqtt://127.0.0.1:1883".into(),
+            prefix: "rtcam".into(),
+            username: String::new(),
+            password: String::new(),
+            client_id: String::new(),
+            keep_alive_s: 30,
+        }
+    }
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        Self {
+            source: VideoSourceKind::Synthetic,
+            width: 640,
+            height: 480,
+            fps: 30,
+            bitrate_kbps: 1500,
+            keyframe_interval_s: 2,
+        }
+    }
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            source: AudioSourceKind::Synthetic,
+            tone_hz: 440,
+            bitrate_kbps: 32,
+        }
+    }
+}
+
+impl Default for WebrtcConfig {
+    fn default() -> Self {
+        Self {
+            max_viewers: 4,
+            ice_gather_timeout_ms: 2000,
+            connect_timeout_s: 30,
+            nat_1to1_ips: Vec::new(),
+            include_loopback: false,
+            ice_servers: Vec::new(),
+        }
+    }
+}
+
+/// The broker transport named by `mqtt.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerUrl {
+    /// `mqtt://host:port`
+    Tcp { host: String, port: u16 },
+    /// `mqtts://host:port`
+    Tls { host: String, port: u16 },
+    /// `ws://…` (the whole URL is kept for the HTTP upgrade request)
+    Ws { url: String },
+    /// `wss://…`
+    Wss { url: String },
+}
+
+impl BrokerUrl {
+    /// Parses `mqtt.url`.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            invalid(
+                "mqtt.url",
+                format!("{url:?} has no scheme (mqtt://, mqtts://, ws://, wss://)"),
+            )
+        })?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(invalid("mqtt.url", format!("{url:?} has no host")));
+        }
+        let host_port = |default_port: u16| -> Result<(String, u16), ConfigError> {
+            // IPv6 literals are written [::1]:1883.
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) if !p.contains(']') => {
+                    let port = p
+                        .parse::<u16>()
+                        .map_err(|_| invalid("mqtt.url", format!("bad port {p:?} in {url:?}")))?;
+                    (h, port)
+                }
+                _ => (authority, default_port),
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if host.is_empty() {
+                return Err(invalid("mqtt.url", format!("{url:?} has no host")));
+            }
+            Ok((host.to_string(), port))
+        };
+        match scheme {
+            "mqtt" | "tcp" => host_port(1883).map(|(host, port)| BrokerUrl::Tcp { host, port }),
+            "mqtts" | "ssl" => host_port(8883).map(|(host, port)| BrokerUrl::Tls { host, port }),
+            "ws" => host_port(80).map(|_| BrokerUrl::Ws {
+                url: url.to_string(),
+            }),
+            "wss" => host_port(443).map(|_| BrokerUrl::Wss {
+                url: url.to_string(),
+            }),
+            other => Err(invalid(
+                "mqtt.url",
+                format!("unsupported scheme {other:?} (use mqtt://, mqtts://, ws:// or wss://)"),
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })?;
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            source: Box::new(source),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The device id with the hostname default applied.
+    pub fn resolved_device_id(&self) -> String {
+        if !self.device_id.is_empty() {
+            return self.device_id.clone();
+        }
+        let host = hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default();
+        let cleaned: String = host
+            .chars()
+            .map(|c| if valid_id_char(c) { c } else { '-' })
+            .collect();
+        if cleaned.is_empty() {
+            "rtcam".into()
+        } else {
+            cleaned
+        }
+    }
+
+    /// Checks ranges and formats; the error names the offending key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.device_id.chars().all(valid_id_char) {
+            return Err(invalid(
+                "device_id",
+                "only letters, digits, '-', '_' and '.' are allowed",
+            ));
+        }
+        if self.mqtt.prefix.is_empty()
+            || self
+                .mqtt
+                .prefix
+                .split('/')
+                .any(|p| p.is_empty() || !p.chars().all(valid_id_char))
+        {
+            return Err(invalid(
+                "mqtt.prefix",
+                "must be one or more '/'-separated parts of letters, digits, '-', '_', '.'",
+            ));
+        }
+        BrokerUrl::parse(&self.mqtt.url)?;
+        if !(5..=600).contains(&self.mqtt.keep_alive_s) {
+            return Err(invalid("mqtt.keep_alive_s", "must be 5..=600"));
+        }
+        let v = &self.video;
+        if v.width < 128 || v.height < 96 || v.width % 2 != 0 || v.height % 2 != 0 {
+            return Err(invalid(
+                "video.width/video.height",
+                format!("{}x{} must be even and at least 128x96", v.width, v.height),
+            ));
+        }
+        if v.width > 3840 || v.height > 2160 {
+            return Err(invalid("video.width/video.height", "at most 3840x2160"));
+        }
+        if !(1..=60).contains(&v.fps) {
+            return Err(invalid("video.fps", "must be 1..=60"));
+        }
+        if !(100..=20_000).contains(&v.bitrate_kbps) {
+            return Err(invalid("video.bitrate_kbps", "must be 100..=20000"));
+        }
+        if !(1..=600).contains(&v.keyframe_interval_s) {
+            return Err(invalid("video.keyframe_interval_s", "must be 1..=600"));
+        }
+        if !(6..=510).contains(&self.audio.bitrate_kbps) {
+            return Err(invalid("audio.bitrate_kbps", "must be 6..=510"));
+        }
+        if !(20..=20_000).contains(&self.audio.tone_hz) {
+            return Err(invalid("audio.tone_hz", "must be 20..=20000"));
+        }
+        let w = &self.webrtc;
+        if !(1..=32).contains(&w.max_viewers) {
+            return Err(invalid("webrtc.max_viewers", "must be 1..=32"));
+        }
+        if !(100..=30_000).contains(&w.ice_gather_timeout_ms) {
+            return Err(invalid(
+                "webrtc.ice_gather_timeout_ms",
+                "must be 100..=30000",
+            ));
+        }
+        if !(5..=600).contains(&w.connect_timeout_s) {
+            return Err(invalid("webrtc.connect_timeout_s", "must be 5..=600"));
+        }
+        for ip in &w.nat_1to1_ips {
+            ip.parse::<std::net::IpAddr>().map_err(|_| {
+                invalid(
+                    "webrtc.nat_1to1_ips",
+                    format!("{ip:?} is not an IP address"),
+                )
+            })?;
+        }
+        for server in &w.ice_servers {
+            if server.urls.is_empty() {
+                return Err(invalid("webrtc.ice_servers.urls", "needs at least one URL"));
+            }
+            for url in &server.urls {
+                let ok = ["stun:", "stuns:", "turn:", "turns:"]
+                    .iter()
+                    .any(|p| url.starts_with(p));
+                if !ok {
+                    return Err(invalid(
+                        "webrtc.ice_servers.urls",
+                        format!("{url:?} must start with stun:, stuns:, turn: or turns:"),
+                    ));
+                }
+                if url.starts_with("turn") && server.username.is_empty() {
+                    return Err(invalid(
+                        "webrtc.ice_servers.username",
+                        format!("TURN server {url:?} needs a username and credential"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uncomments the settings of the annotated default (lines "# key = …", not "## notes").
+    fn uncommented(text: &str) -> String {
+        text.lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if !l.starts_with("##") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn annotated_default_parses_as_is_and_uncommented_to_the_defaults() {
+        assert_eq!(Config::parse(ANNOTATED_DEFAULT).unwrap(), Config::default());
+        let all_set = uncommented(ANNOTATED_DEFAULT);
+        assert!(all_set.contains("\nwidth = 640"), "uncommenting worked");
+        assert_eq!(Config::parse(&all_set).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = Config::parse("[video]\nwidht = 320\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("widht"), "{err}");
+        let err = Config::parse("colour = 1\n").unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let err = Config::parse("[video]\nwidth = 641\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("video.width"), "{err}");
+        let err = Config::parse("[webrtc]\nmax_viewers = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webrtc.max_viewers"), "{err}");
+        let err = Config::parse("[mqtt]\nurl = \"http://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mqtt.url"), "{err}");
+        let err = Config::parse("device_id = \"a/b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("device_id"), "{err}");
+        let err = Config::parse("[[webrtc.ice_servers]]\nurls = [\"turn:x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("username"), "{err}");
+    }
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap(),
+            BrokerUrl::Tcp {
+                host: "127.0.0.1".into(),
+                port: 1884
+            }
+        );
+        assert_eq!(
+            BrokerUrl::parse("mqtts://broker.lan").unwrap(),
+            BrokerUrl::Tls {
+                host: "broker.lan".into(),
+                port: 8883
+            }
+        );
+        assert_eq!(
+            BrokerUrl::parse("mqtt://[::1]:1883").unwrap(),
+            BrokerUrl::Tcp {
+                host: "::1".into(),
+                port: 1883
+            }
+        );
+        assert_eq!(
+            BrokerUrl::parse("ws://127.0.0.1:8083/mqtt").unwrap(),
+            BrokerUrl::Ws {
+                url: "ws://127.0.0.1:8083/mqtt".into()
+            }
+        );
+        assert!(BrokerUrl::parse("mqtt://:1883").is_err());
+        assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+        assert!(BrokerUrl::parse("127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn hostname_default_is_a_valid_id() {
+        let id = Config::default().resolved_device_id();
+        assert!(!id.is_empty() && id.chars().all(valid_id_char), "{id}");
+    }
+}

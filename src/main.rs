@@ -1,0 +1,95 @@
+//! The `rtcam` binary: parses the command line and hands over to the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// WebRTC camera daemon: streams H.264/Opus to browsers, signaling over MQTT.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run against an external MQTT broker.
+    Run {
+        /// Config file (TOML). Without it, /etc/rtcam/rtcam.toml is used if it exists,
+        /// otherwise the built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Zero-setup demo: embedded MQTT broker + synthetic camera and tone + the daemon.
+    Demo {
+        /// MQTT over TCP listener of the embedded broker.
+        #[arg(long, default_value = "127.0.0.1:1883")]
+        broker_listen: SocketAddr,
+        /// MQTT over WebSocket listener of the embedded broker (for browsers).
+        #[arg(long, default_value = "127.0.0.1:8083")]
+        broker_ws_listen: SocketAddr,
+        /// Device id (topic root rtcam/{device-id}).
+        #[arg(long, default_value = "demo")]
+        device_id: String,
+        /// Optional config file for everything else (video size, viewers, ...).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print the annotated default configuration.
+    PrintConfig,
+}
+
+const SYSTEM_CONFIG: &str = "/etc/rtcam/rtcam.toml";
+
+fn load(path: Option<PathBuf>) -> anyhow::Result<rtcam::Config> {
+    match path {
+        Some(p) => rtcam::Config::load(&p).with_context(|| format!("loading {}", p.display())),
+        None if std::path::Path::new(SYSTEM_CONFIG).exists() => {
+            rtcam::Config::load(SYSTEM_CONFIG.as_ref()).context("loading the system config")
+        }
+        None => Ok(rtcam::Config::default()),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::PrintConfig = cli.command {
+        print!("{}", rtcam::config::ANNOTATED_DEFAULT);
+        return Ok(());
+    }
+    rtcam::telemetry::init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Run { config } => {
+                let config = load(config)?;
+                rtcam::run(config, rtcam::shutdown_signal()).await?;
+            }
+            Command::Demo {
+                broker_listen,
+                broker_ws_listen,
+                device_id,
+                config,
+            } => {
+                let mut config = load(config)?;
+                let broker = rtcam::broker::start(broker_listen, broker_ws_listen)?;
+                config.device_id = device_id;
+                config.mqtt.url = format!("mqtt://{}", broker.tcp);
+                let root = format!("{}/{}", config.mqtt.prefix, config.resolved_device_id());
+                println!("rtcam demo");
+                println!("  MQTT (TCP):       mqtt://{}", broker.tcp);
+                println!("  MQTT (WebSocket): ws://{}/mqtt", broker.ws);
+                println!(
+                    "  topic root:       {root}  (status: {root}/status, offer: {root}/offer)"
+                );
+                println!("  Press Ctrl-C to stop.");
+                rtcam::run(config, rtcam::shutdown_signal()).await?;
+            }
+            Command::PrintConfig => unreachable!("handled above"),
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,7 @@
+//! Signaling: the MQTT contract ([`protocol`], pure), the session state machine ([`session`],
+//! pure) and the connection that carries them ([`mqtt`]). `docs/protocol.md` is the public
+//! description of the same contract.
+
+pub mod mqtt;
+pub mod protocol;
+pub mod session;

@@ -1,0 +1,210 @@
+//! The MQTT connection: one task owns rumqttc's event loop, reconnects with back-off,
+//! re-subscribes after every ConnAck and forwards messages to the daemon.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, Transport};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::protocol::{Status, Topics};
+use crate::config::{BrokerUrl, MqttConfig};
+
+/// Largest MQTT packet in either direction: SDPs with many candidates exceed rumqttc's
+/// 10 KiB default.
+pub const MAX_PACKET: usize = 256 * 1024;
+/// Outgoing requests queued in rumqttc while the broker is slow or away. Publishing never
+/// waits: when this is full the message is dropped (retained state is re-published on
+/// reconnect anyway).
+pub const REQUEST_QUEUE: usize = 256;
+/// Events waiting for the daemon.
+pub const EVENT_QUEUE: usize = 256;
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Errors of the signaling connection.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    #[error("MQTT options: {0}")]
+    Options(String),
+    #[error("cannot queue MQTT {what} on {topic}: {reason}")]
+    Queue {
+        what: &'static str,
+        topic: String,
+        reason: String,
+    },
+}
+
+/// What the connection task reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MqttEvent {
+    /// Connected and subscribed.
+    Connected,
+    /// The connection dropped; the task is reconnecting.
+    Disconnected { reason: String },
+    /// A message on one of our subscriptions.
+    Message { topic: String, payload: Bytes },
+}
+
+/// Publishing side of the connection (cheap to clone).
+#[derive(Clone)]
+pub struct Publisher {
+    client: AsyncClient,
+}
+
+impl Publisher {
+    /// Queues a QoS 1 publish without waiting.
+    pub fn publish(
+        &self,
+        topic: String,
+        retain: bool,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), MqttError> {
+        self.client
+            .try_publish(topic.clone(), QoS::AtLeastOnce, retain, payload.into())
+            .map_err(|e| MqttError::Queue {
+                what: "publish",
+                topic,
+                reason: e.to_string(),
+            })
+    }
+
+    /// Asks the broker for a clean disconnect (the Last Will is then not sent).
+    pub fn disconnect(&self) {
+        let _ = self.client.try_disconnect();
+    }
+}
+
+/// Builds rumqttc options from the config: transport, credentials, Last Will, packet sizes.
+pub fn options(
+    config: &MqttConfig,
+    client_id: &str,
+    topics: &Topics,
+) -> Result<MqttOptions, MqttError> {
+    let url = BrokerUrl::parse(&config.url).map_err(|e| MqttError::Options(e.to_string()))?;
+    let mut opts = match &url {
+        BrokerUrl::Tcp { host, port } => MqttOptions::new(client_id, host, *port),
+        BrokerUrl::Tls { host, port } => {
+            let mut o = MqttOptions::new(client_id, host, *port);
+            o.set_transport(Transport::tls_with_default_config());
+            o
+        }
+        BrokerUrl::Ws { url } => {
+            let mut o = MqttOptions::new(client_id, url, 0);
+            o.set_transport(Transport::Ws);
+            o
+        }
+        BrokerUrl::Wss { url } => {
+            let mut o = MqttOptions::new(client_id, url, 0);
+            o.set_transport(Transport::wss_with_default_config());
+            o
+        }
+    };
+    opts.set_keep_alive(Duration::from_secs(config.keep_alive_s));
+    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    opts.set_clean_session(true);
+    if !config.username.is_empty() {
+        opts.set_credentials(&config.username, &config.password);
+    }
+    let will = serde_json::to_vec(&Status::offline()).unwrap_or_default();
+    opts.set_last_will(LastWill::new(topics.status(), will, QoS::AtLeastOnce, true));
+    Ok(opts)
+}
+
+/// Starts the connection task. It runs until `stop` turns true (after a clean disconnect or
+/// at once when the broker is away).
+pub fn start(
+    opts: MqttOptions,
+    subscriptions: Vec<String>,
+    stop: watch::Receiver<bool>,
+) -> (
+    Publisher,
+    mpsc::Receiver<MqttEvent>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
+    let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+    let task = tokio::spawn(run(eventloop, client.clone(), subscriptions, tx, stop));
+    (Publisher { client }, rx, task)
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn run(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    subscriptions: Vec<String>,
+    tx: mpsc::Sender<MqttEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let broker = eventloop.mqtt_options.broker_address();
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let event = tokio::select! {
+            e = eventloop.poll() => e,
+            _ = stopped(&mut stop) => {
+                // Give a queued disconnect (and what precedes it) a moment to flush.
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    while let Ok(ev) = eventloop.poll().await {
+                        if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                            break;
+                        }
+                    }
+                }).await;
+                break;
+            }
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                info!(broker = ?broker, "MQTT connected");
+                backoff = BACKOFF_MIN;
+                let filters = subscriptions
+                    .iter()
+                    .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
+                // rumqttc forgets subscriptions with a clean session: subscribe every time.
+                if let Err(e) = client.try_subscribe_many(filters) {
+                    warn!(cause = %e, "cannot queue MQTT subscriptions");
+                }
+                if tx.send(MqttEvent::Connected).await.is_err() {
+                    break;
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let msg = MqttEvent::Message {
+                    topic: p.topic.clone(),
+                    payload: p.payload.clone(),
+                };
+                if tx.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
+                debug!("MQTT disconnect sent");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                warn!(broker = ?broker, cause = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost; reconnecting");
+                let _ = tx.try_send(MqttEvent::Disconnected {
+                    reason: e.to_string(),
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stopped(&mut stop) => break,
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+    debug!("MQTT task ended");
+}

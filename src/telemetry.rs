@@ -1,0 +1,25 @@
+//! Tracing set-up: one subscriber for rtcam and for the `log` records of webrtc-rs, rumqttc
+//! and rumqttd. `RUST_LOG` overrides the default filter. Under systemd (when `JOURNAL_STREAM`
+//! is set) lines carry no timestamps or colours, since journald adds its own.
+
+use tracing_subscriber::EnvFilter;
+
+/// The filter used when `RUST_LOG` is not set.
+pub const DEFAULT_FILTER: &str = "info,webrtc=warn,webrtc_ice=warn,webrtc_mdns=warn,webrtc_dtls=warn,webrtc_srtp=warn,interceptor=warn,rumqttd=warn";
+
+/// Installs the global subscriber (and the `log` bridge). Safe to call more than once.
+pub fn init() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    // `try_init` also installs the log→tracing bridge (tracing-log feature).
+    let _ = if journald {
+        builder.without_time().with_ansi(false).try_init()
+    } else {
+        builder.try_init()
+    };
+}
