@@ -94,6 +94,7 @@ pub fn open_audio(config: &Config, clock: Arc<dyn Clock>) -> Option<Box<dyn Audi
 /// Runs the daemon until `shutdown` resolves, then goes offline cleanly.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     config.validate()?;
+    crate::install_crypto_provider();
     let clock: Arc<dyn Clock> = Arc::new(RealClock);
     let device_id = config.resolved_device_id();
     let topics = Topics::new(&config.mqtt.prefix, &device_id);

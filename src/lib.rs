@@ -44,6 +44,13 @@ pub use daemon::{run, Error};
 /// The version reported in the device's status message.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Selects rustls' process-wide crypto provider (ring, as used by webrtc-rs' DTLS). Several
+/// dependencies use rustls; without one explicit choice the first TLS or DTLS handshake
+/// panics. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Resolves on SIGINT or SIGTERM (the signals systemd and Ctrl-C send).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

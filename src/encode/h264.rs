@@ -61,9 +61,9 @@ impl H264Encoder {
                 settings.keyframe_interval_frames.max(1),
             ))
             .sps_pps_strategy(SpsPpsStrategy::ConstantId)
-            // Skipping frames keeps the bitrate but makes the picture stutter; a camera stream
-            // is better served by a lower quality at full rate.
-            .skip_frames(false);
+            // openh264 only holds the target bitrate when it may skip frames; a skipped frame
+            // yields no output and the media thread stretches the next sample's duration.
+            .skip_frames(true);
         let inner = Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| {
             EncodeError::H264 {
                 what: "create",

@@ -197,6 +197,9 @@ impl VideoThread {
     fn run(mut self) {
         info!(source = %self.source.name(), "video capture started");
         let mut last_report = self.clock.now();
+        // Time covered by frames the encoder skipped, added to the next sample so RTP
+        // timestamps keep pace with the capture clock.
+        let mut pending = Duration::ZERO;
         while !self.stop.load(Ordering::Relaxed) {
             let frame = match self.source.next_frame() {
                 Ok(f) => f,
@@ -226,7 +229,7 @@ impl VideoThread {
                     }
                     let sample = EncodedSample {
                         data: au.data,
-                        duration: self.frame_duration,
+                        duration: self.frame_duration + std::mem::take(&mut pending),
                     };
                     match self.out.try_send(sample) {
                         Ok(()) => {}
@@ -240,8 +243,11 @@ impl VideoThread {
                         Err(mpsc::error::TrySendError::Closed(_)) => break,
                     }
                 }
-                Ok(None) => {}
-                Err(e) => warn!(cause = %e, "video encode failed; frame skipped"),
+                Ok(None) => pending += self.frame_duration,
+                Err(e) => {
+                    pending += self.frame_duration;
+                    warn!(cause = %e, "video encode failed; frame skipped")
+                }
             }
             if now.saturating_duration_since(last_report) >= Duration::from_secs(30) {
                 last_report = now;

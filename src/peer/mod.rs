@@ -103,6 +103,12 @@ impl PeerFactory {
             register_default_interceptors(Registry::new(), &mut media).map_err(PeerError::Setup)?;
         let mut settings = SettingEngine::default();
         settings.set_include_loopback_candidate(config.include_loopback);
+        // IPv6 link-local addresses need a scope id webrtc-rs does not keep: skip them
+        // rather than fail to bind on every gather.
+        settings.set_ip_filter(Box::new(|ip| match ip {
+            std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+            std::net::IpAddr::V4(_) => true,
+        }));
         if !config.nat_1to1_ips.is_empty() {
             settings.set_nat_1to1_ips(config.nat_1to1_ips.clone(), RTCIceCandidateType::Host);
         }

@@ -1,0 +1,83 @@
+//! A real mosquitto broker on a free loopback port, for the duration of a test.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running mosquitto; killed on drop.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    pub ws_port: u16,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn binary() -> Option<std::path::PathBuf> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+impl Mosquitto {
+    /// Starts mosquitto, or returns `None` (with a loud message) when it is not installed
+    /// outside CI. Under CI (`CI=true`) a missing mosquitto fails the test.
+    pub fn start() -> Option<Self> {
+        let Some(bin) = binary() else {
+            let msg = "mosquitto is not installed (apt-get install mosquitto); .ci/run installs it";
+            if std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false) {
+                panic!("{msg}");
+            }
+            eprintln!("SKIPPED: {msg}");
+            return None;
+        };
+        let (port, ws_port) = (free_port(), free_port());
+        let dir = std::env::temp_dir().join(format!("rtcam-mosquitto-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let conf = dir.join("mosquitto.conf");
+        let mut f = std::fs::File::create(&conf).expect("write mosquitto.conf");
+        // socket_domain ipv4 keeps Debian's WebSocket listener on loopback only.
+        write!(
+            f,
+            "per_listener_settings false\nallow_anonymous true\npersistence false\n\
+             listener {port} 127.0.0.1\n\
+             listener {ws_port} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n\
+             max_packet_size 1048576\n"
+        )
+        .expect("write mosquitto.conf");
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mosquitto");
+        let m = Mosquitto { child, port, ws_port, _dir: TempDir(dir) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 10 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(m)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
