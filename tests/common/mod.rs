@@ -20,7 +20,10 @@ pub fn free_port() -> u16 {
 pub fn embedded_broker() -> u16 {
     let tcp: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let ws: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    rtcam::broker::start(tcp, ws).expect("embedded broker").tcp.port()
+    rtcam::broker::start(tcp, ws)
+        .expect("embedded broker")
+        .tcp
+        .port()
 }
 
 /// A device config for tests: synthetic sources, the broker on `port`.
@@ -45,7 +48,10 @@ impl Device {
         let task = tokio::spawn(rtcam::run(config, async {
             let _ = rx.await;
         }));
-        Self { stop: Some(tx), task }
+        Self {
+            stop: Some(tx),
+            task,
+        }
     }
 
     pub async fn stop(mut self) {
@@ -57,4 +63,56 @@ impl Device {
             .expect("device stops within 10 s");
         r.expect("device task").expect("device ran without error");
     }
+}
+
+/// Watches a device for 5 s after the stream settles and returns what the viewer measured.
+pub async fn watch_and_measure(port: u16, device: &str, trickle: bool) -> viewer::WindowReport {
+    use std::time::{Duration, Instant};
+    let mut opts = viewer::ViewerOptions::new(port, device, "viewer-measure");
+    opts.trickle = trickle;
+    let v = viewer::Viewer::join(opts).await.expect("join");
+    assert!(
+        v.wait_connected(Duration::from_secs(15)).await,
+        "viewer connected"
+    );
+    assert!(
+        v.wait_until(Duration::from_secs(10), |s| !s.decoded.is_empty())
+            .await,
+        "first picture"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    let r = viewer::window_report(
+        &v.seen.lock().unwrap(),
+        from,
+        Duration::from_secs(5),
+        640,
+        480,
+    );
+    v.hangup().await;
+    println!("{device}: {r:?}");
+    println!(
+        "LATENCY {device}: capture->decoded p50={} ms p95={} ms over {} frames",
+        r.latency_p50_ms, r.latency_p95_ms, r.decoded
+    );
+    r
+}
+
+/// The assertions of the end-to-end stream tests (640x480@30 with audio).
+pub fn assert_healthy_stream(r: &viewer::WindowReport) {
+    assert!(
+        (120..=180).contains(&r.sent),
+        "about 150 frames sent in 5 s at 30 fps: {r:?}"
+    );
+    assert!(
+        r.decoded as f64 >= 0.9 * r.sent as f64,
+        "at least 90 % decoded: {r:?}"
+    );
+    assert!(r.increasing, "frame numbers increase: {r:?}");
+    assert!(r.sizes_ok, "640x480 pictures: {r:?}");
+    assert!(
+        (225..=275).contains(&r.audio_packets),
+        "about 50 Opus packets/s: {r:?}"
+    );
 }

@@ -26,10 +26,14 @@ fn free_port() -> u16 {
 }
 
 fn binary() -> Option<std::path::PathBuf> {
-    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-        .iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists())
 }
 
 impl Mosquitto {
@@ -38,14 +42,18 @@ impl Mosquitto {
     pub fn start() -> Option<Self> {
         let Some(bin) = binary() else {
             let msg = "mosquitto is not installed (apt-get install mosquitto); .ci/run installs it";
-            if std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false) {
+            if std::env::var("CI")
+                .map(|v| v == "true" || v == "1")
+                .unwrap_or(false)
+            {
                 panic!("{msg}");
             }
             eprintln!("SKIPPED: {msg}");
             return None;
         };
         let (port, ws_port) = (free_port(), free_port());
-        let dir = std::env::temp_dir().join(format!("rtcam-mosquitto-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rtcam-mosquitto-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let conf = dir.join("mosquitto.conf");
         let mut f = std::fs::File::create(&conf).expect("write mosquitto.conf");
@@ -65,10 +73,18 @@ impl Mosquitto {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start mosquitto");
-        let m = Mosquitto { child, port, ws_port, _dir: TempDir(dir) };
+        let m = Mosquitto {
+            child,
+            port,
+            ws_port,
+            _dir: TempDir(dir),
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not listen on {port} within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not listen on {port} within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(m)

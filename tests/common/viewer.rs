@@ -36,6 +36,8 @@ pub struct Decoded {
     pub at: Instant,
     pub width: usize,
     pub height: usize,
+    /// Hash of the received access unit: equal across viewers when one encode is shared.
+    pub au_hash: u64,
 }
 
 /// What the viewer saw.
@@ -114,7 +116,10 @@ impl MqttProbe {
 
     /// Subscribes and waits for the SubAck.
     pub async fn subscribe(&mut self, filter: &str) {
-        self.client.subscribe(filter, QoS::AtLeastOnce).await.expect("subscribe");
+        self.client
+            .subscribe(filter, QoS::AtLeastOnce)
+            .await
+            .expect("subscribe");
         tokio::time::timeout(Duration::from_secs(10), self.suback.recv())
             .await
             .expect("SubAck within 10 s");
@@ -135,7 +140,9 @@ impl MqttProbe {
     ) -> Option<(String, Bytes)> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.rx.recv()).await.ok()??;
+            let msg = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .ok()??;
             if pred(&msg.0, &msg.1) {
                 return Some(msg);
             }
@@ -144,7 +151,10 @@ impl MqttProbe {
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A viewer with a live (or pending) session.
@@ -169,12 +179,18 @@ pub async fn wait_for_offer(probe: &mut MqttProbe, root: &str, timeout: Duration
                 return Some(o);
             }
         }
-        let (topic, payload) = tokio::time::timeout_at(deadline, probe.rx.recv()).await.ok()??;
+        let (topic, payload) = tokio::time::timeout_at(deadline, probe.rx.recv())
+            .await
+            .ok()??;
         if topic == status_t {
             let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
             online = v["state"] == "online";
         } else if topic == offer_t {
-            offer = if payload.is_empty() { None } else { serde_json::from_slice(&payload).ok() };
+            offer = if payload.is_empty() {
+                None
+            } else {
+                serde_json::from_slice(&payload).ok()
+            };
         }
     }
 }
@@ -183,7 +199,8 @@ impl Viewer {
     /// Discovers the device, answers its standby offer and returns once the answer is sent.
     pub async fn join(opts: ViewerOptions) -> Result<Viewer, String> {
         let root = format!("{}/{}", opts.prefix, opts.device);
-        let mut probe = MqttProbe::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
+        let mut probe =
+            MqttProbe::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
         probe.subscribe(&format!("{root}/status")).await;
         probe.subscribe(&format!("{root}/offer")).await;
         let offer = wait_for_offer(&mut probe, &root, Duration::from_secs(20))
@@ -193,20 +210,41 @@ impl Viewer {
     }
 
     /// Answers a given offer (used to race two viewers on the same offer).
-    pub async fn answer(opts: ViewerOptions, mut probe: MqttProbe, root: String, offer: Value) -> Result<Viewer, String> {
-        let session = offer["session"].as_str().ok_or("offer without session")?.to_string();
-        let sdp = offer["sdp"].as_str().ok_or("offer without sdp")?.to_string();
+    pub async fn answer(
+        opts: ViewerOptions,
+        mut probe: MqttProbe,
+        root: String,
+        offer: Value,
+    ) -> Result<Viewer, String> {
+        let session = offer["session"]
+            .as_str()
+            .ok_or("offer without session")?
+            .to_string();
+        let sdp = offer["sdp"]
+            .as_str()
+            .ok_or("offer without sdp")?
+            .to_string();
         assert_eq!(offer["type"], "offer");
         // Seed step 10/11: be listening on the session before answering.
-        probe.subscribe(&format!("{root}/session/{session}/#")).await;
+        probe
+            .subscribe(&format!("{root}/session/{session}/#"))
+            .await;
 
         // Seed steps 13–18.
         rtcam::install_crypto_provider();
         let mut media = MediaEngine::default();
         rtcam::peer::codecs::register(&mut media).map_err(|e| e.to_string())?;
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(|e| e.to_string())?;
-        let api = APIBuilder::new().with_media_engine(media).with_interceptor_registry(registry).build();
-        let pc = Arc::new(api.new_peer_connection(RTCConfiguration::default()).await.map_err(|e| e.to_string())?);
+        let registry = register_default_interceptors(Registry::new(), &mut media)
+            .map_err(|e| e.to_string())?;
+        let api = APIBuilder::new()
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .build();
+        let pc = Arc::new(
+            api.new_peer_connection(RTCConfiguration::default())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let seen = Arc::new(Mutex::new(Seen::default()));
 
         let (track_tx, mut track_rx) = mpsc::channel::<Arc<TrackRemote>>(4);
@@ -259,7 +297,9 @@ impl Viewer {
             .map_err(|e| format!("set remote offer: {e}"))?;
         let answer = pc.create_answer(None).await.map_err(|e| e.to_string())?;
         let mut gathered = pc.gathering_complete_promise().await;
-        pc.set_local_description(answer).await.map_err(|e| e.to_string())?;
+        pc.set_local_description(answer)
+            .await
+            .map_err(|e| e.to_string())?;
         if !opts.trickle {
             let _ = tokio::time::timeout(Duration::from_secs(5), gathered.recv()).await;
         }
@@ -273,24 +313,40 @@ impl Viewer {
             tokio::spawn(async move {
                 while let Some(c) = cand_rx.recv().await {
                     let msg = match c {
-                        Some(c) => json!({"viewer": viewer_id, "candidate": c.candidate, "sdpMid": "0", "sdpMLineIndex": 0}),
+                        Some(c) => {
+                            json!({"viewer": viewer_id, "candidate": c.candidate, "sdpMid": "0", "sdpMLineIndex": 0})
+                        }
                         None => json!({"viewer": viewer_id, "candidate": ""}),
                     };
-                    let _ = client.publish(topic.clone(), QoS::AtLeastOnce, false, msg.to_string()).await;
+                    let _ = client
+                        .publish(topic.clone(), QoS::AtLeastOnce, false, msg.to_string())
+                        .await;
                 }
             });
         }
         let msg = json!({"type": "answer", "sdp": local.sdp, "viewer": viewer_id});
         client
-            .publish(format!("{root}/session/{session}/answer"), QoS::AtLeastOnce, false, msg.to_string())
+            .publish(
+                format!("{root}/session/{session}/answer"),
+                QoS::AtLeastOnce,
+                false,
+                msg.to_string(),
+            )
             .await
             .map_err(|e| e.to_string())?;
 
         // Device → viewer messages on the session.
-        let (pc2, seen4, me, prefix) = (pc.clone(), seen.clone(), opts.viewer_id.clone(), format!("{root}/session/{session}/"));
+        let (pc2, seen4, me, prefix) = (
+            pc.clone(),
+            seen.clone(),
+            opts.viewer_id.clone(),
+            format!("{root}/session/{session}/"),
+        );
         tokio::spawn(async move {
             while let Some((topic, payload)) = probe.rx.recv().await {
-                let Some(kind) = topic.strip_prefix(&prefix) else { continue };
+                let Some(kind) = topic.strip_prefix(&prefix) else {
+                    continue;
+                };
                 let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
                 match kind {
                     "candidate/device" => {
@@ -309,7 +365,14 @@ impl Viewer {
                 }
             }
         });
-        Ok(Viewer { opts, session, pc, seen, mqtt: client, root })
+        Ok(Viewer {
+            opts,
+            session,
+            pc,
+            seen,
+            mqtt: client,
+            root,
+        })
     }
 
     /// Waits until the peer connection is up.
@@ -333,7 +396,10 @@ impl Viewer {
     pub async fn send_pli(&self) {
         let ssrc = self.seen.lock().unwrap().video_ssrc.expect("video track");
         self.pc
-            .write_rtcp(&[Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc })])
+            .write_rtcp(&[Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: ssrc,
+            })])
             .await
             .expect("write PLI");
     }
@@ -343,7 +409,12 @@ impl Viewer {
         let msg = json!({"reason": "test done", "viewer": self.opts.viewer_id});
         let _ = self
             .mqtt
-            .publish(format!("{}/session/{}/hangup", self.root, self.session), QoS::AtLeastOnce, false, msg.to_string())
+            .publish(
+                format!("{}/session/{}/hangup", self.root, self.session),
+                QoS::AtLeastOnce,
+                false,
+                msg.to_string(),
+            )
             .await;
         let _ = self.pc.close().await;
     }
@@ -355,7 +426,9 @@ async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
     let mut access_unit: Vec<u8> = Vec::new();
     let mut last_seq: Option<u16> = None;
     let mut broken = false;
-    while let Ok(Ok((pkt, _))) = tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await {
+    while let Ok(Ok((pkt, _))) =
+        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
+    {
         if let Some(prev) = last_seq {
             if pkt.header.sequence_number != prev.wrapping_add(1) {
                 broken = true; // lost packets: drop this access unit, let the decoder resync
@@ -384,6 +457,12 @@ async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
                 let stride = yuv.strides().0;
                 match stamp::read(w, h, yuv.y(), stride) {
                     Some(s) => seen.lock().unwrap().decoded.push(Decoded {
+                        au_hash: {
+                            use std::hash::{Hash, Hasher};
+                            let mut h = std::collections::hash_map::DefaultHasher::new();
+                            au.hash(&mut h);
+                            h.finish()
+                        },
                         frame: s.frame,
                         capture_ms: s.unix_ms,
                         decoded_ms: unix_ms(),
@@ -401,7 +480,9 @@ async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
 }
 
 async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
-    while let Ok(Ok((pkt, _))) = tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await {
+    while let Ok(Ok((pkt, _))) =
+        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
+    {
         if !pkt.payload.is_empty() {
             seen.lock().unwrap().audio_at.push(Instant::now());
         }
@@ -421,18 +502,41 @@ pub struct WindowReport {
 }
 
 /// Analyses the frames whose decode time falls in `[from, from+len)`.
-pub fn window_report(seen: &Seen, from: Instant, len: Duration, width: usize, height: usize) -> WindowReport {
-    let frames: Vec<&Decoded> = seen.decoded.iter().filter(|d| d.at >= from && d.at < from + len).collect();
+pub fn window_report(
+    seen: &Seen,
+    from: Instant,
+    len: Duration,
+    width: usize,
+    height: usize,
+) -> WindowReport {
+    let frames: Vec<&Decoded> = seen
+        .decoded
+        .iter()
+        .filter(|d| d.at >= from && d.at < from + len)
+        .collect();
     let increasing = frames.windows(2).all(|w| w[1].frame > w[0].frame);
     let sent = match (frames.first(), frames.last()) {
         (Some(a), Some(b)) => b.frame - a.frame + 1,
         _ => 0,
     };
-    let sizes_ok = frames.iter().all(|d| d.width == width && d.height == height);
-    let mut lat: Vec<u64> = frames.iter().map(|d| d.decoded_ms.saturating_sub(d.capture_ms)).collect();
+    let sizes_ok = frames
+        .iter()
+        .all(|d| d.width == width && d.height == height);
+    let mut lat: Vec<u64> = frames
+        .iter()
+        .map(|d| d.decoded_ms.saturating_sub(d.capture_ms))
+        .collect();
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
-    let audio_packets = seen.audio_at.iter().filter(|t| **t >= from && **t < from + len).count();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let audio_packets = seen
+        .audio_at
+        .iter()
+        .filter(|t| **t >= from && **t < from + len)
+        .count();
     WindowReport {
         sent,
         decoded: frames.len(),
