@@ -35,7 +35,7 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// The whole configuration file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Device id, the last part of the topic root. Default: empty = the hostname.
@@ -144,18 +144,6 @@ pub struct WebrtcConfig {
     pub include_loopback: bool,
     /// STUN/TURN servers. Default none.
     pub ice_servers: Vec<IceServer>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            device_id: String::new(),
-            mqtt: MqttConfig::default(),
-            video: VideoConfig::default(),
-            audio: AudioConfig::default(),
-            webrtc: WebrtcConfig::default(),
-        }
-    }
 }
 
 impl Default for MqttConfig {

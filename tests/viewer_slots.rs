@@ -105,9 +105,8 @@ async fn slots_race_sharing_full_taken_and_hangup() {
         .iter()
         .map(|d| (d.frame, d.au_hash))
         .collect();
-    let seen2 = second.seen.lock().unwrap();
-    let common_frames: Vec<_> = seen2
-        .decoded
+    let second_decoded = second.seen.lock().unwrap().decoded.clone();
+    let common_frames: Vec<_> = second_decoded
         .iter()
         .filter(|d| hashes.contains_key(&d.frame))
         .collect();
@@ -120,7 +119,6 @@ async fn slots_race_sharing_full_taken_and_hangup() {
         common_frames.iter().all(|d| hashes[&d.frame] == d.au_hash),
         "identical access units: one shared encoder"
     );
-    drop(seen2);
 
     // Full: the status says 2 of 2 and no standby offer is retained.
     let mut third_probe = offer_probe(port, "probe-third").await;

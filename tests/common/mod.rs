@@ -28,8 +28,10 @@ pub fn embedded_broker() -> u16 {
 
 /// A device config for tests: synthetic sources, the broker on `port`.
 pub fn device_config(port: u16, device: &str) -> rtcam::Config {
-    let mut c = rtcam::Config::default();
-    c.device_id = device.into();
+    let mut c = rtcam::Config {
+        device_id: device.into(),
+        ..Default::default()
+    };
     c.mqtt.url = format!("mqtt://127.0.0.1:{port}");
     c.mqtt.keep_alive_s = 5;
     c

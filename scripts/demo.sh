@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds and starts the demo: embedded MQTT broker, synthetic
+# camera and tone, and the daemon. Extra arguments go to `rtcam demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh build
+cargo build --release --locked
+exec ./target/release/rtcam demo "$@"
