@@ -1,7 +1,9 @@
 //! The embedded MQTT broker (rumqttd) behind `rtcam demo`: a TCP listener for the daemon and
 //! other MQTT clients and a WebSocket listener (MQTT 3.1.1) for browsers.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
 use tracing::{error, info};
 
@@ -11,11 +13,11 @@ pub const MAX_PAYLOAD: usize = 256 * 1024;
 /// Errors starting the embedded broker.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    #[error("cannot listen on {addr} for the embedded broker's {what} listener: {source}")]
+    #[error("cannot listen on {addr} for the embedded broker's {what} listener: {cause}")]
     Bind {
         what: &'static str,
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("embedded broker configuration: {0}")]
     Config(String),
@@ -35,9 +37,9 @@ pub struct EmbeddedBroker {
 fn check_bindable(what: &'static str, addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
     // rumqttd binds on its own threads and only logs failures there; binding here first turns
     // "address in use" into an error the user sees.
-    let l = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { what, addr, source })?;
+    let l = TcpListener::bind(addr).map_err(|cause| BrokerError::Bind { what, addr, cause })?;
     l.local_addr()
-        .map_err(|source| BrokerError::Bind { what, addr, source })
+        .map_err(|cause| BrokerError::Bind { what, addr, cause })
 }
 
 fn config_toml(tcp: SocketAddr, ws: SocketAddr) -> String {
@@ -89,22 +91,42 @@ pub fn start(tcp: SocketAddr, ws: SocketAddr) -> Result<EmbeddedBroker, BrokerEr
             }
         })
         .map_err(BrokerError::Thread)?;
-    wait_listening(tcp);
-    wait_listening(ws);
+    wait_ready(tcp);
     info!(%tcp, %ws, "embedded MQTT broker listening");
     Ok(EmbeddedBroker { tcp, ws })
 }
 
-/// Waits (bounded, 5 s) until a listener accepts connections.
-fn wait_listening(addr: SocketAddr) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while std::time::Instant::now() < deadline {
-        if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
-            .is_ok()
-        {
+/// Waits (bounded, 5 s) until the broker answers an MQTT CONNECT on its TCP listener. A bare
+/// TCP probe would make rumqttd log an error for the aborted connection, so this speaks just
+/// enough MQTT 3.1.1 (CONNECT, CONNACK, DISCONNECT) to leave cleanly.
+fn wait_ready(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if mqtt_ping(addr).is_ok() {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    error!(%addr, "embedded broker listener did not come up within 5 s");
+    error!(%addr, "embedded broker did not answer within 5 s");
+}
+
+fn mqtt_ping(addr: SocketAddr) -> std::io::Result<()> {
+    const CLIENT_ID: &[u8] = b"rtcam-ready-probe";
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    // Variable header: protocol name "MQTT", level 4, clean session, keep-alive 10 s.
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 10];
+    body.extend_from_slice(&(CLIENT_ID.len() as u16).to_be_bytes());
+    body.extend_from_slice(CLIENT_ID);
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend_from_slice(&body);
+    stream.write_all(&packet)?;
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack)?;
+    if connack[0] != 0x20 || connack[3] != 0 {
+        return Err(std::io::Error::other(format!(
+            "unexpected CONNACK {connack:?}"
+        )));
+    }
+    stream.write_all(&[0xe0, 0x00])
 }

@@ -13,15 +13,17 @@ pub const ANNOTATED_DEFAULT: &str = include_str!("rtcam.default.toml");
 /// Errors while loading or validating the configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // The causes are part of the message (not `#[source]`), so that printing the error
+    // chain does not repeat them.
+    #[error("cannot read config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}: {cause}")]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        cause: Box<toml::de::Error>,
     },
     #[error("invalid value for `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
@@ -259,14 +261,14 @@ impl BrokerUrl {
 impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let config = Self::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { source, .. } => ConfigError::Parse {
+            ConfigError::Parse { cause, .. } => ConfigError::Parse {
                 path: path.to_path_buf(),
-                source,
+                cause,
             },
             other => other,
         })?;
@@ -275,9 +277,9 @@ impl Config {
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+        let config: Config = toml::from_str(text).map_err(|cause| ConfigError::Parse {
             path: PathBuf::from("<text>"),
-            source: Box::new(source),
+            cause: Box::new(cause),
         })?;
         config.validate()?;
         Ok(config)

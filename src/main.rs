@@ -46,7 +46,7 @@ const SYSTEM_CONFIG: &str = "/etc/rtcam/rtcam.toml";
 
 fn load(path: Option<PathBuf>) -> anyhow::Result<rtcam::Config> {
     match path {
-        Some(p) => rtcam::Config::load(&p).with_context(|| format!("loading {}", p.display())),
+        Some(p) => Ok(rtcam::Config::load(&p)?),
         None if std::path::Path::new(SYSTEM_CONFIG).exists() => {
             rtcam::Config::load(SYSTEM_CONFIG.as_ref()).context("loading the system config")
         }
@@ -54,12 +54,23 @@ fn load(path: Option<PathBuf>) -> anyhow::Result<rtcam::Config> {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Command::PrintConfig = cli.command {
         print!("{}", rtcam::config::ANNOTATED_DEFAULT);
-        return Ok(());
+        return std::process::ExitCode::SUCCESS;
     }
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line with the whole cause chain, no backtrace.
+            eprintln!("rtcam: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     rtcam::telemetry::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -4,8 +4,11 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// The filter used when `RUST_LOG` is not set.
-pub const DEFAULT_FILTER: &str = "info,webrtc=warn,webrtc_ice=warn,webrtc_mdns=warn,webrtc_dtls=warn,webrtc_srtp=warn,interceptor=warn,rumqttd=warn";
+/// The filter used when `RUST_LOG` is not set. webrtc-rs warns about every socket it closes
+/// when a viewer leaves, so its crates log errors only. rumqttd logs every client that leaves
+/// (a browser tab closing) at ERROR level, so the embedded broker is silent unless asked for
+/// (`RUST_LOG=info,rumqttd=info`).
+pub const DEFAULT_FILTER: &str = "info,webrtc=error,webrtc_ice=error,webrtc_mdns=error,webrtc_dtls=error,webrtc_srtp=error,webrtc_sctp=error,interceptor=error,rumqttd=off";
 
 /// Installs the global subscriber (and the `log` bridge). Safe to call more than once.
 pub fn init() {

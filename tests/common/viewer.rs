@@ -132,6 +132,14 @@ impl MqttProbe {
             .expect("publish");
     }
 
+    /// Publishes raw bytes (for malformed-input tests).
+    pub async fn publish_raw(&self, topic: String, payload: &[u8]) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+            .await
+            .expect("publish");
+    }
+
     /// Next message whose topic satisfies `pred`, within `timeout`.
     pub async fn next_matching(
         &mut self,
