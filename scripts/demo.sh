@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh build
+./scripts/build-web.sh
 cargo build --release --locked
-exec ./target/release/rtcam demo "$@"
+exec ./target/release/rtcam demo --web-root web/dist "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian / Raspberry Pi OS packages rtcam needs.
-#   install-deps.sh build   what building needs (compiler toolchain for the C codecs)
-#   install-deps.sh test    the above plus what the tests use (mosquitto, iproute2, unshare)
+#   install-deps.sh build   what building needs (compiler toolchain for the C codecs, Node.js
+#                           for the viewer page)
+#   install-deps.sh test    the above plus what the tests use (mosquitto, iproute2, unshare,
+#                           Chromium)
 # Runs apt-get only when something is missing; uses sudo when not root.
 set -euo pipefail
 mode=${1:-build}
@@ -9,16 +11,33 @@ mode=${1:-build}
 # pkg-config, clang/libclang (bindgen), cmake (libopus), nasm (openh264's fast x86 paths;
 # without it openh264 silently builds its slow C path).
 packages=(pkg-config clang libclang-dev cmake nasm libasound2-dev build-essential)
+# Node.js and npm build the viewer page (web/); a Node.js from elsewhere (nodesource, nvm)
+# is used as it is.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 if [ "$mode" = test ]; then
-  packages+=(mosquitto iproute2 util-linux)
+  # Chromium runs the browser tests (driven by playwright-core, never a downloaded browser).
+  packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core)
 fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+check_node() {
+  local need=$1 major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt "$need" ]; then
+    echo "install-deps: Node.js $need or newer is needed for '$mode' (found $(node --version 2>/dev/null || echo none))." >&2
+    echo "  Debian's nodejs may be too old: see https://nodejs.org/en/download/package-manager" >&2
+    exit 1
+  fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
+  # playwright-core (tests) needs Node.js 20; esbuild and mqtt.js (the page) need 18.
+  if [ "$mode" = test ]; then check_node 20; else check_node 18; fi
   exit 0
 fi
 sudo=""
@@ -30,3 +49,4 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recomme
 if [ "$mode" = test ] && command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
+if [ "$mode" = test ]; then check_node 20; else check_node 18; fi

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh test
+# The browser tests need the built viewer page and playwright-core.
+./scripts/build-web.sh
 cargo build --all-targets --locked
 if [ "$(id -u)" -eq 0 ]; then
   cargo test --locked -- --test-threads=2

@@ -50,6 +50,8 @@ pub struct Config {
     pub audio: AudioConfig,
     /// Peer connections.
     pub webrtc: WebrtcConfig,
+    /// The built-in web server for the viewer page.
+    pub http: HttpConfig,
 }
 
 /// `[mqtt]`
@@ -116,6 +118,53 @@ pub struct AudioConfig {
     pub tone_hz: u32,
     /// Opus bitrate in kbit/s. Default 32.
     pub bitrate_kbps: u32,
+    /// Where viewers' talkback is played: empty = off, `wav:PATH` = a WAV file. Default empty.
+    pub playback_device: String,
+}
+
+/// Where talkback audio goes (`audio.playback_device`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaybackTarget {
+    /// Talkback is off: viewers' audio is received and dropped.
+    Off,
+    /// 48 kHz mono 16-bit WAV file, rewritten from the start at daemon start.
+    WavFile(PathBuf),
+}
+
+impl AudioConfig {
+    /// Parses `playback_device`.
+    pub fn playback_target(&self) -> Result<PlaybackTarget, ConfigError> {
+        let d = self.playback_device.trim();
+        if d.is_empty() {
+            Ok(PlaybackTarget::Off)
+        } else if let Some(path) = d.strip_prefix("wav:") {
+            if path.is_empty() {
+                return Err(invalid("audio.playback_device", "`wav:` needs a file path"));
+            }
+            Ok(PlaybackTarget::WavFile(PathBuf::from(path)))
+        } else {
+            Err(invalid(
+                "audio.playback_device",
+                format!(
+                    "{d:?}: ALSA playback devices are not supported by this build yet; \
+                     use \"wav:/path/file.wav\" or leave it empty"
+                ),
+            ))
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the viewer page server, e.g. `0.0.0.0:8080`; empty = off. Default empty.
+    pub listen: String,
+    /// Directory with the built viewer; empty = search the usual places. Default empty.
+    pub root: String,
+    /// The broker's WebSocket URL as browsers reach it (`{host}` = the page's host);
+    /// empty = derived from `mqtt.url`. Default empty.
+    pub broker_url: String,
 }
 
 /// One STUN or TURN server (`[[webrtc.ice_servers]]`).
@@ -181,6 +230,7 @@ impl Default for AudioConfig {
             source: AudioSourceKind::Synthetic,
             tone_hz: 440,
             bitrate_kbps: 32,
+            playback_device: String::new(),
         }
     }
 }
@@ -354,6 +404,26 @@ impl Config {
         if !(20..=20_000).contains(&self.audio.tone_hz) {
             return Err(invalid("audio.tone_hz", "must be 20..=20000"));
         }
+        self.audio.playback_target()?;
+        if !self.http.listen.is_empty() {
+            self.http
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    invalid(
+                        "http.listen",
+                        format!("{:?} is not an address like 0.0.0.0:8080", self.http.listen),
+                    )
+                })?;
+        }
+        let b = &self.http.broker_url;
+        let websocket = b.starts_with("ws://") || b.starts_with("wss://");
+        if !b.is_empty() && !websocket {
+            return Err(invalid(
+                "http.broker_url",
+                "must be a ws:// or wss:// URL (browsers speak MQTT over WebSocket only)",
+            ));
+        }
         let w = &self.webrtc;
         if !(1..=32).contains(&w.max_viewers) {
             return Err(invalid("webrtc.max_viewers", "must be 1..=32"));
@@ -460,6 +530,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("username"), "{err}");
+        let err = Config::parse("[audio]\nplayback_device = \"hw:0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audio.playback_device"), "{err}");
+        let err = Config::parse("[http]\nlisten = \"8080\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.listen"), "{err}");
+        let err = Config::parse("[http]\nbroker_url = \"mqtt://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.broker_url"), "{err}");
+    }
+
+    #[test]
+    fn playback_targets() {
+        let mut a = AudioConfig::default();
+        assert_eq!(a.playback_target().unwrap(), PlaybackTarget::Off);
+        a.playback_device = "wav:/tmp/t.wav".into();
+        assert_eq!(
+            a.playback_target().unwrap(),
+            PlaybackTarget::WavFile("/tmp/t.wav".into())
+        );
+        a.playback_device = "wav:".into();
+        assert!(a.playback_target().is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::encode::h264::H264Settings;
 use crate::encode::EncodeError;
 use crate::media::Media;
 use crate::peer::{sdp, Peer, PeerError, PeerEvent, PeerFactory, PEER_EVENT_QUEUE};
+use crate::playback::Talkback;
 use crate::signaling::mqtt::{self, MqttError, MqttEvent, Publisher};
 use crate::signaling::protocol::{
     self, AudioInfo, CandidateInit, ErrorMessage, Hangup, Inbound, Offer, Status, Topics, VideoInfo,
@@ -37,6 +38,10 @@ pub enum Error {
     Mqtt(#[from] MqttError),
     #[error(transparent)]
     Broker(#[from] crate::broker::BrokerError),
+    #[error(transparent)]
+    Playback(#[from] crate::playback::PlaybackError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// Commands queued per peer.
@@ -110,6 +115,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let audio = open_audio(&config, clock.clone()).map(|s| (s, config.audio.bitrate_kbps * 1000));
     let media = Media::start(open_video(&config, clock.clone()), h264, audio, clock)?;
 
+    // Talkback only makes sense with an audio m-line to receive it on.
+    let talkback = match crate::playback::open_sink(&config.audio.playback_target()?)? {
+        Some(sink) if config.audio.enabled => Some(Talkback::start(sink)?),
+        Some(_) => {
+            warn!("audio.playback_device is set but audio is disabled: talkback is off");
+            None
+        }
+        None => None,
+    };
+
     let (peer_tx, peer_rx) = mpsc::channel(PEER_EVENT_QUEUE);
     let mut tracks: Vec<Arc<dyn webrtc::track::track_local::TrackLocal + Send + Sync>> =
         vec![media.video_track.clone()];
@@ -121,6 +136,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         tracks,
         media.keyframes.clone(),
         peer_tx.clone(),
+        talkback.as_ref().map(Talkback::sender),
     )?);
 
     let client_id = if config.mqtt.client_id.is_empty() {
@@ -130,6 +146,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let opts = mqtt::options(&config.mqtt, &client_id, &topics)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    if !config.http.listen.is_empty() {
+        start_http(&config, &device_id, stop_rx.clone()).await?;
+    }
     let (publisher, mqtt_rx, mqtt_task) = mqtt::start(opts, topics.device_subscriptions(), stop_rx);
     info!(
         device = %device_id,
@@ -148,7 +167,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     );
     let (prepared_tx, prepared_rx) = mpsc::channel(16);
     let mut daemon = Daemon {
-        status: status_template(&config),
+        status: status_template(&config, talkback.is_some()),
         topics,
         machine,
         factory,
@@ -169,11 +188,50 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     // Peers close on their own tasks; give them a moment to send their DTLS close.
     tokio::time::sleep(Duration::from_millis(100)).await;
     daemon.media.stop();
+    if let Some(t) = talkback {
+        t.stop();
+    }
     info!("rtcam stopped");
     Ok(())
 }
 
-fn status_template(config: &Config) -> Status {
+/// Starts the viewer page server (`http.listen`).
+async fn start_http(
+    config: &Config,
+    device_id: &str,
+    stop: watch::Receiver<bool>,
+) -> Result<std::net::SocketAddr, Error> {
+    let addr: std::net::SocketAddr =
+        config
+            .http
+            .listen
+            .parse()
+            .map_err(|_| ConfigError::Invalid {
+                key: "http.listen",
+                reason: format!("{:?} is not an address", config.http.listen),
+            })?;
+    let broker = crate::http::browser_broker_url(&config.http.broker_url, &config.mqtt.url);
+    // Only credential-free (STUN) servers are shared with browsers.
+    let stun: Vec<String> = config
+        .webrtc
+        .ice_servers
+        .iter()
+        .filter(|s| s.username.is_empty())
+        .flat_map(|s| s.urls.iter().cloned())
+        .collect();
+    let site = crate::http::Site {
+        root: crate::http::find_root(&config.http.root),
+        config_json: crate::http::config_json(&broker, &config.mqtt.prefix, device_id, &stun),
+    };
+    if site.root.is_none() && !config.http.root.is_empty() {
+        warn!(root = %config.http.root, "http.root holds no index.html");
+    }
+    let local = crate::http::serve(addr, site, stop).await?;
+    info!(url = %format!("http://{local}/"), broker = %broker, "viewer page");
+    Ok(local)
+}
+
+fn status_template(config: &Config, talkback: bool) -> Status {
     let video = VideoInfo {
         codec: "H264".into(),
         width: config.video.width,
@@ -185,7 +243,9 @@ fn status_template(config: &Config) -> Status {
         sample_rate: crate::capture::AUDIO_SAMPLE_RATE,
         channels: 1,
     });
-    Status::online(0, config.webrtc.max_viewers, video, audio)
+    let mut status = Status::online(0, config.webrtc.max_viewers, video, audio);
+    status.talkback = Some(talkback);
+    status
 }
 
 struct Daemon {

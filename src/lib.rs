@@ -11,7 +11,8 @@
 //!  (synthetic,            (openh264,              shared tracks,              ▲  RTCP PLI/FIR
 //!   V4L2, ALSA)            opus)                  keyframe requests ◀─────────┘
 //!                                                                              ▲
-//!                                  signaling/ (MQTT) ◀── offer/answer/ICE ─────┘
+//!                                  signaling/ (MQTT) ◀── offer/answer/ICE ─────┤
+//!                                  playback/ (talkback) ◀── viewers' Opus ─────┘
 //! ```
 //!
 //! ## Module map
@@ -24,6 +25,8 @@
 //! - [`peer`]: webrtc-rs peer connections, one per viewer, RTCP handling.
 //! - [`signaling`]: the MQTT protocol (pure), the session state machine (pure) and the MQTT task.
 //! - [`daemon`]: glue that runs the state machine's actions against peers and MQTT.
+//! - [`playback`]: talkback, the viewers' microphones decoded and played on the device.
+//! - [`http`]: the small web server that serves the viewer page and its `config.json`.
 //! - [`broker`]: the embedded rumqttd broker used by `rtcam demo`.
 //! - [`telemetry`]: tracing setup.
 
@@ -33,8 +36,10 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod encode;
+pub mod http;
 pub mod media;
 pub mod peer;
+pub mod playback;
 pub mod signaling;
 pub mod telemetry;
 

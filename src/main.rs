@@ -34,6 +34,17 @@ enum Command {
         /// Device id (topic root rtcam/{device-id}).
         #[arg(long, default_value = "demo")]
         device_id: String,
+        /// Where the viewer page is served.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http_listen: SocketAddr,
+        /// Directory of the built viewer (default: search ../share/rtcam/www next to the
+        /// binary, /usr/share/rtcam/www, ./web/dist).
+        #[arg(long)]
+        web_root: Option<PathBuf>,
+        /// WAV file that receives the viewers' talkback (default: rtcam-demo-talkback.wav in
+        /// the temporary directory, unless the config sets audio.playback_device).
+        #[arg(long)]
+        talkback_wav: Option<PathBuf>,
         /// Optional config file for everything else (video size, viewers, ...).
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -83,19 +94,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 broker_listen,
                 broker_ws_listen,
                 device_id,
+                http_listen,
+                web_root,
+                talkback_wav,
                 config,
             } => {
                 let mut config = load(config)?;
                 let broker = rtcam::broker::start(broker_listen, broker_ws_listen)?;
                 config.device_id = device_id;
                 config.mqtt.url = format!("mqtt://{}", broker.tcp);
+                config.http.listen = http_listen.to_string();
+                if let Some(root) = web_root {
+                    config.http.root = root.display().to_string();
+                }
+                // Browsers reach the embedded broker on the host they loaded the page from.
+                config.http.broker_url = format!("ws://{{host}}:{}/mqtt", broker.ws.port());
+                if let Some(wav) = talkback_wav {
+                    config.audio.playback_device = format!("wav:{}", wav.display());
+                } else if config.audio.playback_device.is_empty() {
+                    let wav = std::env::temp_dir().join("rtcam-demo-talkback.wav");
+                    config.audio.playback_device = format!("wav:{}", wav.display());
+                }
+                config.validate()?;
                 let root = format!("{}/{}", config.mqtt.prefix, config.resolved_device_id());
+                let page_host = match http_listen.ip() {
+                    ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                };
                 println!("rtcam demo");
+                println!(
+                    "  Viewer:           http://{page_host}:{}/   <- open this in a browser",
+                    http_listen.port()
+                );
                 println!("  MQTT (TCP):       mqtt://{}", broker.tcp);
                 println!("  MQTT (WebSocket): ws://{}/mqtt", broker.ws);
                 println!(
                     "  topic root:       {root}  (status: {root}/status, offer: {root}/offer)"
                 );
+                println!(
+                    "  talkback:         {}",
+                    config.audio.playback_device.trim_start_matches("wav:")
+                );
+                if rtcam::http::find_root(&config.http.root).is_none() {
+                    println!(
+                        "  (the viewer page is not built: run ./scripts/demo.sh, or \
+                         cd web && npm ci && npm run build)"
+                    );
+                }
                 println!("  Press Ctrl-C to stop.");
                 rtcam::run(config, rtcam::shutdown_signal()).await?;
             }

@@ -25,11 +25,14 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_remote::TrackRemote;
 
 use crate::config::WebrtcConfig;
 use crate::media::KeyframeRequests;
+use crate::playback::TalkbackSender;
 use crate::signaling::protocol::CandidateInit;
 
 /// Errors from the WebRTC layer, with the session they concern.
@@ -73,6 +76,7 @@ pub struct PeerFactory {
     keyframes: Arc<KeyframeRequests>,
     events: mpsc::Sender<PeerEvent>,
     gather_timeout: Duration,
+    talkback: Option<TalkbackSender>,
 }
 
 /// One viewer's peer connection.
@@ -96,6 +100,7 @@ impl PeerFactory {
         tracks: Vec<Arc<dyn TrackLocal + Send + Sync>>,
         keyframes: Arc<KeyframeRequests>,
         events: mpsc::Sender<PeerEvent>,
+        talkback: Option<TalkbackSender>,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         codecs::register(&mut media).map_err(PeerError::Setup)?;
@@ -142,6 +147,7 @@ impl PeerFactory {
             keyframes,
             events,
             gather_timeout: Duration::from_millis(config.ice_gather_timeout_ms),
+            talkback,
         })
     }
 
@@ -182,6 +188,15 @@ impl PeerFactory {
                 session.to_string(),
             ));
         }
+
+        // Seed steps 20/23: the viewer's own tracks (talkback). The closure keeps only a
+        // channel sender and the session id (webrtc-rs never drops it).
+        let talkback = self.talkback.clone();
+        let id = session.to_string();
+        pc.on_track(Box::new(move |track, _receiver, _transceiver| {
+            tokio::spawn(read_remote_track(track, talkback.clone(), id.clone()));
+            Box::pin(async {})
+        }));
 
         let events = self.events.clone();
         let id = session.to_string();
@@ -261,6 +276,35 @@ async fn read_rtcp(sender: Arc<RTCRtpSender>, keyframes: Arc<KeyframeRequests>, 
             }
         }
     }
+}
+
+/// Reads a viewer's track until the connection closes: Opus goes to talkback (when on), any
+/// other media is read and dropped so its buffers never fill.
+async fn read_remote_track(
+    track: Arc<TrackRemote>,
+    talkback: Option<TalkbackSender>,
+    session: String,
+) {
+    let is_audio = track.kind() == RTPCodecType::Audio;
+    let talkback = talkback.filter(|_| is_audio);
+    info!(
+        %session,
+        kind = %track.kind(),
+        codec = %track.codec().capability.mime_type,
+        talkback = talkback.is_some(),
+        "viewer sends a track"
+    );
+    while let Ok((packet, _)) = track.read_rtp().await {
+        if let Some(tb) = &talkback {
+            if !packet.payload.is_empty() {
+                tb.packet(&session, packet.payload);
+            }
+        }
+    }
+    if let Some(tb) = &talkback {
+        tb.ended(&session);
+    }
+    debug!(%session, "viewer track ended");
 }
 
 impl Peer {

@@ -125,6 +125,10 @@ pub struct Status {
     /// Present (possibly `null`) while online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<Option<AudioInfo>>,
+    /// Whether audio that viewers send is played on the device (added in rtcam 0.1;
+    /// absent from older devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talkback: Option<bool>,
 }
 
 /// The `video` object of the status.
@@ -159,6 +163,7 @@ impl Status {
             max_viewers: Some(max_viewers),
             video: Some(video),
             audio: Some(audio),
+            talkback: Some(false),
         }
     }
 
@@ -171,6 +176,7 @@ impl Status {
             max_viewers: None,
             video: None,
             audio: None,
+            talkback: None,
         }
     }
 }
@@ -418,7 +424,8 @@ mod tests {
         assert_eq!(
             on,
             json!({"state":"online","version":crate::VERSION,"viewers":1,"max_viewers":4,
-                   "video":{"codec":"H264","width":640,"height":480,"fps":30},"audio":null})
+                   "video":{"codec":"H264","width":640,"height":480,"fps":30},"audio":null,
+                   "talkback":false})
         );
         let audio = AudioInfo {
             codec: "opus".into(),

@@ -1,0 +1,92 @@
+// One viewing session: the browser's RTCPeerConnection answering the device's standby offer
+// (seed steps 12–20: tracks, answer, local/remote descriptions, ICE candidates, remote tracks).
+
+export class Session {
+  /**
+   * @param {object} offer    {session, type: 'offer', sdp}
+   * @param {object} opts     {iceServers, micTrack (or null)}
+   * @param {object} on       callbacks: candidate(init | null), state(connectionState), stream(MediaStream)
+   */
+  constructor(offer, opts, on) {
+    this.id = offer.session;
+    this.offer = offer;
+    this.on = on;
+    this.stream = new MediaStream();
+    this.pendingRemote = [];
+    this.closed = false;
+    this.pc = new RTCPeerConnection({ iceServers: opts.iceServers });
+    this.pc.onicecandidate = (e) => {
+      if (this.closed) return;
+      if (e.candidate) {
+        this.on.candidate({
+          candidate: e.candidate.candidate,
+          sdpMid: e.candidate.sdpMid,
+          sdpMLineIndex: e.candidate.sdpMLineIndex,
+          usernameFragment: e.candidate.usernameFragment ?? undefined,
+        });
+      } else {
+        this.on.candidate(null);
+      }
+    };
+    this.pc.onconnectionstatechange = () => {
+      if (!this.closed) this.on.state(this.pc.connectionState);
+    };
+    this.pc.ontrack = (e) => {
+      this.stream.addTrack(e.track);
+      this.on.stream(this.stream);
+    };
+    this.micTrack = opts.micTrack;
+  }
+
+  /** Applies the offer and returns the answer SDP. */
+  async answer() {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: this.offer.sdp });
+    // The device's audio m-line is sendrecv: answer sendrecv so talkback can start later by
+    // replacing the (empty) track, without renegotiation.
+    for (const t of this.pc.getTransceivers()) {
+      if (t.receiver.track.kind === 'audio') {
+        t.direction = 'sendrecv';
+        if (this.micTrack) await t.sender.replaceTrack(this.micTrack);
+      }
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    for (const c of this.pendingRemote.splice(0)) await this.addRemoteCandidate(c);
+    return this.pc.localDescription.sdp;
+  }
+
+  /** A candidate from the device (`candidate: ''` ends the trickle). */
+  async addRemoteCandidate(init) {
+    if (this.closed) return;
+    if (!this.pc.remoteDescription) {
+      this.pendingRemote.push(init);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(init.candidate ? init : null);
+    } catch (e) {
+      console.warn('rtcam: device candidate not applied', init, e);
+    }
+  }
+
+  /** Starts (track) or stops (null) sending the microphone on the audio transceiver. */
+  async setMic(track) {
+    this.micTrack = track;
+    const audio = this.pc
+      .getTransceivers()
+      .find((t) => t.receiver.track.kind === 'audio' && !t.stopped);
+    if (!audio) return false;
+    await audio.sender.replaceTrack(track);
+    return true;
+  }
+
+  get hasAudio() {
+    return this.pc.getTransceivers().some((t) => t.receiver.track.kind === 'audio');
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+  }
+}

@@ -1,0 +1,49 @@
+// Viewer settings: URL parameters first, then what the serving device says in config.json,
+// then defaults that suit a page opened from the device itself.
+
+/** `{host}` in a served broker URL means "the host this page came from". */
+function expandHost(url, host) {
+  return url.replaceAll('{host}', host);
+}
+
+/** Reads config.json next to the page when it was served over HTTP (not from file://). */
+async function fetchServedConfig(location) {
+  if (!location.protocol.startsWith('http')) return {};
+  try {
+    const res = await fetch(new URL('config.json', location.href), { cache: 'no-store' });
+    return res.ok ? await res.json() : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Everything the viewer needs to start:
+ * broker (WebSocket URL), prefix, device ('' = show the device list), credentials, ICE servers.
+ */
+export async function loadSettings(location) {
+  const q = new URLSearchParams(location.search);
+  const served = await fetchServedConfig(location);
+  const host = location.hostname || 'localhost';
+  const broker =
+    q.get('broker') || expandHost(served.broker || 'ws://{host}:8083/mqtt', host);
+  return {
+    broker,
+    prefix: q.get('prefix') || served.prefix || 'rtcam',
+    device: q.get('device') ?? served.device ?? '',
+    username: q.get('username') || '',
+    password: q.get('password') || '',
+    iceServers: Array.isArray(served.ice_servers) ? served.ice_servers : [],
+    // `?stats=0` hides the overlay; shown by default.
+    stats: q.get('stats') !== '0',
+  };
+}
+
+/**
+ * A random viewer id, new for every page load (protocol: once per page). Not kept in storage:
+ * a duplicated tab would copy it and two viewers would share one id.
+ */
+export function newViewerId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,121 @@
+// The viewer's side of rtcam's MQTT signaling (docs/protocol.md), over mqtt.js.
+// Emits plain callbacks; knows topics and JSON, nothing about WebRTC or the page.
+
+import mqtt from 'mqtt';
+
+export class Signaling {
+  /**
+   * @param {object} opts {broker, username, password, prefix, viewerId}
+   * @param {object} on   callbacks: connected(), disconnected(reason), status(device, json),
+   *                      offer(device, json|null), session(session, kind, json)
+   */
+  constructor(opts, on) {
+    this.opts = opts;
+    this.on = on;
+    this.client = null;
+  }
+
+  connect() {
+    const { broker, username, password, viewerId } = this.opts;
+    // MQTT 3.1.1 so the embedded rumqttd WebSocket listener accepts it; a keep-alive so a
+    // dead connection is noticed; mqtt.js reconnects and re-subscribes by itself.
+    this.client = mqtt.connect(broker, {
+      protocolVersion: 4,
+      clientId: `rtcam-viewer-${viewerId}`,
+      clean: true,
+      keepalive: 20,
+      reconnectPeriod: 2000,
+      connectTimeout: 8000,
+      resubscribe: true,
+      username: username || undefined,
+      password: password || undefined,
+    });
+    this.client.on('connect', () => this.on.connected());
+    this.client.on('close', () => this.on.disconnected('closed'));
+    this.client.on('offline', () => this.on.disconnected('offline'));
+    this.client.on('error', (e) => this.on.disconnected(e?.message || String(e)));
+    this.client.on('message', (topic, payload) => this.dispatch(topic, payload));
+  }
+
+  root(device) {
+    return `${this.opts.prefix}/${device}`;
+  }
+
+  dispatch(topic, payload) {
+    const prefix = `${this.opts.prefix}/`;
+    if (!topic.startsWith(prefix)) return;
+    const parts = topic.slice(prefix.length).split('/');
+    const device = parts[0];
+    const text = new TextDecoder().decode(payload);
+    let json = null;
+    if (text.length) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        console.warn('rtcam: ignoring a message that is not JSON on', topic);
+        return;
+      }
+    }
+    if (parts.length === 2 && parts[1] === 'status') this.on.status(device, json);
+    else if (parts.length === 2 && parts[1] === 'offer') this.on.offer(device, json);
+    else if (parts[1] === 'session' && parts.length >= 4 && json) {
+      // session/{id}/answer | hangup | error | candidate/{viewer|device}
+      this.on.session(parts[2], parts.slice(3).join('/'), json);
+    }
+  }
+
+  subscribe(filter) {
+    this.client?.subscribe(filter, { qos: 1 });
+  }
+
+  unsubscribe(filter) {
+    this.client?.unsubscribe(filter);
+  }
+
+  /** All devices' retained status (the device list). */
+  watchDevices() {
+    this.subscribe(`${this.opts.prefix}/+/status`);
+  }
+
+  unwatchDevices() {
+    this.unsubscribe(`${this.opts.prefix}/+/status`);
+  }
+
+  watchDevice(device) {
+    this.subscribe(`${this.root(device)}/status`);
+    this.subscribe(`${this.root(device)}/offer`);
+  }
+
+  joinSession(device, session) {
+    this.subscribe(`${this.root(device)}/session/${session}/#`);
+  }
+
+  leaveSession(device, session) {
+    this.unsubscribe(`${this.root(device)}/session/${session}/#`);
+  }
+
+  publish(device, session, kind, message, qos = 1) {
+    const body = JSON.stringify({ ...message, viewer: this.opts.viewerId });
+    this.client?.publish(`${this.root(device)}/session/${session}/${kind}`, body, { qos });
+  }
+
+  answer(device, session, sdp) {
+    this.publish(device, session, 'answer', { type: 'answer', sdp });
+  }
+
+  candidate(device, session, init) {
+    this.publish(device, session, 'candidate/viewer', init);
+  }
+
+  /**
+   * `urgent`: the page is going away. QoS 0 goes straight onto the WebSocket, without the
+   * QoS 1 store round trip that a closing page may not live to finish.
+   */
+  hangup(device, session, reason, urgent = false) {
+    this.publish(device, session, 'hangup', { reason }, urgent ? 0 : 1);
+  }
+
+  get connected() {
+    return !!this.client?.connected;
+  }
+}

@@ -1,0 +1,46 @@
+// The numbers of the stats overlay, from RTCPeerConnection.getStats() sampled once a second.
+
+/** Keeps the previous sample to turn counters into rates. */
+export class StatsSampler {
+  constructor() {
+    this.prev = null;
+  }
+
+  /** Returns {width, height, fps, kbps, rttMs, packetsLost, audioPackets, framesDecoded}. */
+  async sample(pc) {
+    const report = await pc.getStats();
+    let video = null;
+    let audio = null;
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') video = s;
+      else if (s.type === 'inbound-rtp' && s.kind === 'audio') audio = s;
+      else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+    const now = performance.now();
+    const bytes = (video?.bytesReceived ?? 0) + (audio?.bytesReceived ?? 0);
+    let kbps = null;
+    if (this.prev && now > this.prev.at) {
+      kbps = ((bytes - this.prev.bytes) * 8) / (now - this.prev.at);
+    }
+    this.prev = { at: now, bytes };
+    return {
+      width: video?.frameWidth ?? null,
+      height: video?.frameHeight ?? null,
+      fps: video?.framesPerSecond ?? null,
+      framesDecoded: video?.framesDecoded ?? 0,
+      kbps,
+      rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null,
+      packetsLost: (video?.packetsLost ?? 0) + (audio?.packetsLost ?? 0),
+      audioPackets: audio?.packetsReceived ?? 0,
+    };
+  }
+}
+
+/** Median and 95th percentile of a list of numbers (null when empty). */
+export function percentiles(values) {
+  if (!values.length) return { p50: null, p95: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50: at(0.5), p95: at(0.95) };
+}

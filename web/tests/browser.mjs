@@ -1,0 +1,173 @@
+// Drives Debian's Chromium (playwright-core) against a running rtcam and checks real playback
+// in the viewer page. Called by tests/browser.rs, which starts the device, the broker and this
+// script inside a network namespace, then checks the device side (talkback WAV).
+//
+//   node web/tests/browser.mjs --url URL --scenario basic|full [--screenshot FILE]
+//
+// Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1 with the reason.
+import { chromium } from 'playwright-core';
+
+const args = {};
+for (let i = 2; i + 1 < process.argv.length; i += 2) {
+  args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+}
+const url = args.url;
+const scenario = args.scenario || 'basic';
+const WIDTH = Number(args.width || 640);
+const HEIGHT = Number(args.height || 480);
+
+// Never hang CI: the whole run is bounded.
+const guard = setTimeout(() => fail('the browser test took longer than 150 s'), 150_000);
+
+function fail(why) {
+  console.error(`browser test FAILED: ${why}`);
+  process.exit(1);
+}
+
+function check(cond, why) {
+  if (!cond) throw new Error(why);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function probe(page) {
+  return page.evaluate(() => {
+    const v = document.getElementById('video');
+    const q = v.getVideoPlaybackQuality();
+    const viewer = window.rtcamViewer;
+    const audio = v.srcObject?.getAudioTracks?.()[0];
+    return {
+      frames: q.totalVideoFrames,
+      width: v.videoWidth,
+      height: v.videoHeight,
+      audioTrack: audio ? audio.readyState : null,
+      state: viewer?.state ?? null,
+      message: viewer?.message ?? null,
+      stats: viewer?.stats ?? null,
+      latency: viewer?.latency ?? null,
+    };
+  });
+}
+
+async function waitFor(page, what, pred, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await probe(page);
+    if (pred(last)) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
+}
+
+const playing = (s) => s.state === 'playing' && s.frames > 0;
+
+/** Frames decoded over `ms`, plus picture and audio facts at the end. */
+async function measure(page, ms) {
+  const a = await probe(page);
+  await sleep(ms);
+  const b = await probe(page);
+  return {
+    framesDecoded: b.frames - a.frames,
+    width: b.width,
+    height: b.height,
+    audioTrack: b.audioTrack,
+    audioPacketsDelta: (b.stats?.audioPackets ?? 0) - (a.stats?.audioPackets ?? 0),
+    fps: b.stats?.fps ?? null,
+    rttMs: b.stats?.rttMs ?? null,
+    latency: b.latency,
+  };
+}
+
+function checkPlayback(name, m, windowS) {
+  check(m.framesDecoded >= 60, `${name}: ${m.framesDecoded} frames decoded in ${windowS} s (need >= 60)`);
+  check(m.width === WIDTH && m.height === HEIGHT, `${name}: picture ${m.width}x${m.height}, expected ${WIDTH}x${HEIGHT}`);
+  check(m.audioTrack === 'live', `${name}: audio track is ${m.audioTrack}, expected live`);
+  check(m.audioPacketsDelta > 20 * windowS, `${name}: only ${m.audioPacketsDelta} audio packets in ${windowS} s`);
+}
+
+async function open(context, name) {
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') console.log(`[${name}] ${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
+  await page.goto(url);
+  return page;
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    // Offer plain host candidates (198.18.0.x in the test namespace), not mDNS names.
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+});
+const report = { scenario, url, browser: browser.version() };
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  await context.grantPermissions(['microphone']);
+  const a = await open(context, 'A');
+  await waitFor(a, 'the first viewer plays', playing, 30_000);
+
+  if (scenario === 'basic') {
+    const m = await measure(a, 10_000);
+    report.viewer = m;
+    checkPlayback('viewer', m, 10);
+  } else {
+    const b = await open(context, 'B');
+    await waitFor(b, 'the second viewer plays', playing, 30_000);
+    const [ma, mb] = await Promise.all([measure(a, 10_000), measure(b, 10_000)]);
+    report.viewerA = ma;
+    report.viewerB = mb;
+    checkPlayback('viewer A', ma, 10);
+    checkPlayback('viewer B', mb, 10);
+
+    // Talkback from A: Chromium's fake microphone (a beeping tone) to the device's sink.
+    await a.click('#talk');
+    await a.waitForSelector('#talk[aria-pressed="true"]', { timeout: 10_000 });
+    check(await a.isVisible('#talk-live'), 'the talkback-live badge is shown');
+    report.talkbackStartedAt = Date.now();
+
+    // A third viewer over max_viewers=2 is told that every slot is in use.
+    const c = await open(context, 'C');
+    const full = await waitFor(c, 'the third viewer shows "full"', (s) => s.state === 'full', 20_000);
+    report.fullMessage = full.message;
+    check(/viewer slots/.test(full.message), `full message: ${full.message}`);
+
+    await sleep(4000); // talkback keeps flowing meanwhile
+    if (args.screenshot) {
+      await a.screenshot({ path: args.screenshot });
+      report.screenshot = args.screenshot;
+    }
+    // A leaves (pagehide → hangup): C gets the freed slot and plays.
+    const leftAt = Date.now();
+    await a.close({ runBeforeUnload: true });
+    await waitFor(c, 'the third viewer plays once a slot frees', playing, 30_000);
+    report.slotFreedToPlayingMs = Date.now() - leftAt;
+    const mc = await measure(c, 3_000);
+    report.viewerC = mc;
+    check(mc.framesDecoded >= 30, `viewer C: ${mc.framesDecoded} frames in 3 s`);
+  }
+  if (args.screenshot && !report.screenshot) {
+    await a.screenshot({ path: args.screenshot });
+    report.screenshot = args.screenshot;
+  }
+  console.log(`REPORT ${JSON.stringify(report)}`);
+} catch (e) {
+  await browser.close().catch(() => {});
+  fail(e.message);
+}
+await browser.close();
+clearTimeout(guard);
