@@ -3,7 +3,8 @@
 //! - `rtcam demo` (embedded broker, page served by the daemon, max_viewers = 2): two tabs
 //!   play, talkback from Chromium's fake microphone reaches the device's WAV sink, a third tab
 //!   is told every slot is in use and plays as soon as the first tab leaves;
-//! - `rtcam run` against a real mosquitto with a WebSocket listener: the page plays.
+//! - `rtcam run` against a real mosquitto with a WebSocket listener: the page plays, explains
+//!   an unreachable broker and an unknown device, lists devices, and works from `file://`.
 //!
 //! Needs the built viewer and its test tools (`./scripts/test.sh` does this:
 //! `cd web && npm ci && npm run build`) and Chromium at /usr/bin/chromium.
@@ -99,12 +100,13 @@ fn wait_listening(port: u16, what: &str) {
 }
 
 /// Runs the Playwright scenario and returns its report.
-fn run_browser(url: &str, scenario: &str, screenshot: &Path) -> Value {
+fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> Value {
     let mut child = Command::new("node")
         .arg("tests/browser.mjs")
         .args(["--url", url, "--scenario", scenario])
         .arg("--screenshot")
         .arg(screenshot)
+        .args(extra)
         .current_dir(repo().join("web"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -194,7 +196,7 @@ fn browser_viewers_talkback_and_full_via_rtcam_demo() {
     wait_listening(http, "the viewer page");
 
     let shot = artifacts().join("viewer-embedded.png");
-    let report = run_browser(&format!("http://127.0.0.1:{http}/"), "full", &shot);
+    let report = run_browser(&format!("http://127.0.0.1:{http}/"), "full", &shot, &[]);
     println!("browser report: {report}");
     assert_played(&report["viewerA"], "tab A");
     assert_played(&report["viewerB"], "tab B");
@@ -274,9 +276,34 @@ fn browser_plays_via_mosquitto_websockets() {
     );
     wait_listening(http, "the viewer page");
     let shot = artifacts().join("viewer-mosquitto.png");
-    let report = run_browser(&format!("http://127.0.0.1:{http}/"), "basic", &shot);
+    let dist = repo().join("web/dist");
+    let report = run_browser(
+        &format!("http://127.0.0.1:{http}/"),
+        "basic",
+        &shot,
+        &[
+            "--device",
+            "browser-mosquitto",
+            "--broker-ws",
+            &format!("ws://127.0.0.1:{}", broker.ws_port),
+            "--dist",
+            dist.to_str().expect("UTF-8 path"),
+        ],
+    );
     println!("browser report: {report}");
     assert_played(&report["viewer"], "viewer");
+    assert!(
+        report["brokerDownMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Broker unreachable"),
+        "{report}"
+    );
+    assert_eq!(report["deviceListed"], "browser-mosquitto", "{report}");
+    assert!(
+        report["fileViewer"]["framesDecoded"].as_u64().unwrap_or(0) >= 30,
+        "the page works from file://: {report}"
+    );
     assert!(device.terminate(), "rtcam run stops cleanly on SIGTERM");
     std::fs::remove_dir_all(&dir).ok();
 }

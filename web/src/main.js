@@ -71,6 +71,18 @@ class Viewer {
       this.signaling.watchDevice(this.device);
       if (this.session) this.signaling.joinSession(this.device, this.session.id);
       if (!this.session) this.show('info', `Waiting for ${this.device} to announce itself…`);
+      // A device that ever ran leaves a retained status, which arrives at once: silence means
+      // a wrong device id or prefix, or a device that never connected to this broker.
+      clearTimeout(this.silenceTimer);
+      this.silenceTimer = setTimeout(() => {
+        if (!this.status && this.brokerUp) {
+          this.show(
+            'error',
+            `${this.device} has not announced itself on this broker`,
+            `No retained status on ${this.settings.prefix}/${this.device}/status. Check the device id and prefix, and that the device uses this broker. Waiting…`,
+          );
+        }
+      }, 3000);
     } else {
       this.signaling.watchDevices();
       this.showDeviceList();

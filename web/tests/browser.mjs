@@ -3,6 +3,7 @@
 // script inside a network namespace, then checks the device side (talkback WAV).
 //
 //   node web/tests/browser.mjs --url URL --scenario basic|full [--screenshot FILE]
+//        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist)
 //
 // Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1 with the reason.
 import { chromium } from 'playwright-core';
@@ -96,6 +97,50 @@ async function open(context, name) {
   return page;
 }
 
+/** Text of the page's overlay message. */
+const message = (page) => page.evaluate(() => window.rtcamViewer?.message ?? '');
+
+async function waitMessage(page, what, re, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await message(page);
+    if (re.test(last)) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what} within ${timeoutMs / 1000} s; the page says: ${JSON.stringify(last)}`);
+}
+
+/**
+ * The page explains why nothing plays, lists devices when none is given, and plays when
+ * opened from file:// (needs --broker-ws and --device: the page's own broker and device).
+ */
+async function checkMessagesAndFilePage(context, report) {
+  const page = await context.newPage();
+  // Nothing listens on port 9: the broker is unreachable.
+  await page.goto(`${url}?broker=ws://127.0.0.1:9/mqtt`);
+  report.brokerDownMessage = await waitMessage(page, 'broker unreachable is explained', /Broker unreachable/, 15_000);
+  // A device that never announced itself.
+  await page.goto(`${url}?device=no-such-camera`);
+  report.unknownDeviceMessage = await waitMessage(page, 'an unknown device is explained', /has not announced itself/, 15_000);
+  // No device: the list of devices from their retained status.
+  await page.goto(`${url}?device=`);
+  await page.waitForSelector(`#device-list a:has-text("${args.device}")`, { timeout: 15_000 });
+  report.deviceListed = args.device;
+  await page.close();
+  // The same page straight from the file system.
+  const file = await context.newPage();
+  const fileUrl = new URL(`file://${args.dist}/index.html`);
+  fileUrl.searchParams.set('broker', args['broker-ws']);
+  fileUrl.searchParams.set('device', args.device);
+  await file.goto(fileUrl.toString());
+  await waitFor(file, 'the page opened from file:// plays', playing, 30_000);
+  const m = await measure(file, 2_000);
+  check(m.framesDecoded >= 30, `file:// page decoded ${m.framesDecoded} frames in 2 s`);
+  report.fileViewer = m;
+  await file.close();
+}
+
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
@@ -125,6 +170,7 @@ try {
     const m = await measure(a, 10_000);
     report.viewer = m;
     checkPlayback('viewer', m, 10);
+    await checkMessagesAndFilePage(context, report);
   } else {
     const b = await open(context, 'B');
     await waitFor(b, 'the second viewer plays', playing, 30_000);
