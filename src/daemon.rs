@@ -177,7 +177,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         early_local: HashMap::new(),
         prepared_tx,
         peer_tx,
+        notifier: crate::systemd::Notifier::from_env(),
+        broker_up: false,
     };
+    // Ready: media runs, the page server listens, the MQTT task is connecting. Readiness does
+    // not wait for the broker: a broker that is down at boot must not fail the service.
+    daemon.notifier.notify("READY=1\nSTATUS=started, connecting to the broker");
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;
@@ -259,6 +264,8 @@ struct Daemon {
     early_local: HashMap<String, Vec<Option<String>>>,
     prepared_tx: mpsc::Sender<Prepared>,
     peer_tx: mpsc::Sender<PeerEvent>,
+    notifier: crate::systemd::Notifier,
+    broker_up: bool,
 }
 
 impl Daemon {
@@ -271,7 +278,18 @@ impl Daemon {
     ) {
         tokio::pin!(shutdown);
         self.feed(Event::Start);
+        // The watchdog is pinged from this loop, so a stuck loop gets the service restarted.
+        let mut watchdog = crate::systemd::watchdog_interval()
+            .map(|period| tokio::time::interval_at(tokio::time::Instant::now(), period));
         loop {
+            let watchdog_tick = async {
+                match watchdog.as_mut() {
+                    Some(w) => {
+                        w.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             let deadline = self.machine.poll_timeout();
             let sleep = async {
                 match deadline {
@@ -282,9 +300,11 @@ impl Daemon {
             tokio::select! {
                 _ = &mut shutdown => {
                     info!("shutting down");
+                    self.notifier.notify("STOPPING=1");
                     self.feed(Event::Shutdown);
                     break;
                 }
+                _ = watchdog_tick => self.notifier.notify("WATCHDOG=1"),
                 Some(ev) = mqtt_rx.recv() => self.on_mqtt(ev),
                 Some(ev) = peer_rx.recv() => self.on_peer(ev),
                 Some(p) = prepared_rx.recv() => self.on_prepared(p),
@@ -296,6 +316,23 @@ impl Daemon {
         }
     }
 
+    /// One line for `systemctl status rtcam`.
+    fn notify_status(&self) {
+        if !self.notifier.enabled() {
+            return;
+        }
+        let broker = if self.broker_up {
+            "broker connected"
+        } else {
+            "broker unreachable, retrying"
+        };
+        self.notifier.notify(&format!(
+            "STATUS={broker}; viewers {}/{}",
+            self.status.viewers.unwrap_or(0),
+            self.status.max_viewers.unwrap_or(0)
+        ));
+    }
+
     fn feed(&mut self, event: Event) {
         debug!(?event, "session event");
         let actions = self.machine.handle(Instant::now(), event);
@@ -304,8 +341,18 @@ impl Daemon {
 
     fn on_mqtt(&mut self, ev: MqttEvent) {
         match ev {
-            MqttEvent::Connected => self.feed(Event::MqttConnected),
-            MqttEvent::Disconnected { reason } => debug!(%reason, "MQTT down"),
+            MqttEvent::Connected => {
+                self.broker_up = true;
+                self.notify_status();
+                self.feed(Event::MqttConnected)
+            }
+            MqttEvent::Disconnected { reason } => {
+                debug!(%reason, "MQTT down");
+                if self.broker_up {
+                    self.broker_up = false;
+                    self.notify_status();
+                }
+            }
             MqttEvent::Message { topic, payload } => {
                 match protocol::parse_inbound(&self.topics, &topic, &payload) {
                     Ok(Some(Inbound::Answer {
@@ -518,6 +565,7 @@ impl Daemon {
             Action::PublishStatus { viewers } => {
                 self.status.viewers = Some(viewers);
                 self.publish(self.topics.status(), true, json(&self.status));
+                self.notify_status();
             }
             Action::PublishOffline => {
                 self.publish(self.topics.status(), true, json(&Status::offline()))

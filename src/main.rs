@@ -51,6 +51,21 @@ enum Command {
     },
     /// Print the annotated default configuration.
     PrintConfig,
+    /// Check a config file (exit 0 when it is valid).
+    CheckConfig {
+        /// Config file (TOML); default /etc/rtcam/rtcam.toml.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print the device's retained status from the broker; exit 0 when online, 1 otherwise.
+    Status {
+        /// Config file naming the broker and device (default /etc/rtcam/rtcam.toml).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Wait up to this many seconds for the device to come online.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
 }
 
 const SYSTEM_CONFIG: &str = "/etc/rtcam/rtcam.toml";
@@ -72,7 +87,8 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
         Err(e) => {
             // One readable line with the whole cause chain, no backtrace.
             eprintln!("rtcam: error: {e:#}");
@@ -81,7 +97,23 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command; `Ok(false)` means "ran, but the answer is no" (exit code 1).
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    if let Command::CheckConfig { config } = &cli.command {
+        let path = config.clone().unwrap_or_else(|| SYSTEM_CONFIG.into());
+        let c = rtcam::Config::load(&path)?;
+        println!(
+            "{}: valid (device {}, broker {}, {}x{}@{}, max {} viewers)",
+            path.display(),
+            c.resolved_device_id(),
+            c.mqtt.url,
+            c.video.width,
+            c.video.height,
+            c.video.fps,
+            c.webrtc.max_viewers
+        );
+        return Ok(true);
+    }
     rtcam::telemetry::init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -145,8 +177,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  Press Ctrl-C to stop.");
                 rtcam::run(config, rtcam::shutdown_signal()).await?;
             }
-            Command::PrintConfig => unreachable!("handled above"),
+            Command::Status { config, wait } => {
+                let config = load(config)?;
+                let device = config.resolved_device_id();
+                let topics = rtcam::signaling::protocol::Topics::new(&config.mqtt.prefix, &device);
+                let status = rtcam::signaling::mqtt::query_status(
+                    &config.mqtt,
+                    &topics,
+                    std::time::Duration::from_secs(wait),
+                )
+                .await?;
+                return Ok(match status {
+                    Some(s) => {
+                        println!("{s}");
+                        s["state"] == "online"
+                    }
+                    None => {
+                        eprintln!(
+                            "rtcam: no status for {} on {}: the device never connected to this broker \
+                             (or uses another prefix or device id)",
+                            topics.root(),
+                            config.mqtt.url
+                        );
+                        false
+                    }
+                });
+            }
+            Command::PrintConfig | Command::CheckConfig { .. } => {
+                unreachable!("handled above")
+            }
         }
-        Ok(())
+        Ok(true)
     })
 }

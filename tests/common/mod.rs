@@ -67,8 +67,19 @@ impl Device {
     }
 }
 
-/// Watches a device for 5 s after the stream settles and returns what the viewer measured.
+/// Watches a 640x480 device for 5 s after the stream settles: what the viewer measured.
 pub async fn watch_and_measure(port: u16, device: &str, trickle: bool) -> viewer::WindowReport {
+    watch_and_measure_size(port, device, trickle, 640, 480).await
+}
+
+/// Watches a device for 5 s after the stream settles and returns what the viewer measured.
+pub async fn watch_and_measure_size(
+    port: u16,
+    device: &str,
+    trickle: bool,
+    width: usize,
+    height: usize,
+) -> viewer::WindowReport {
     use std::time::{Duration, Instant};
     let mut opts = viewer::ViewerOptions::new(port, device, "viewer-measure");
     opts.trickle = trickle;
@@ -78,7 +89,7 @@ pub async fn watch_and_measure(port: u16, device: &str, trickle: bool) -> viewer
         "viewer connected"
     );
     assert!(
-        v.wait_until(Duration::from_secs(10), |s| !s.decoded.is_empty())
+        v.wait_until(Duration::from_secs(20), |s| !s.decoded.is_empty())
             .await,
         "first picture"
     );
@@ -89,8 +100,8 @@ pub async fn watch_and_measure(port: u16, device: &str, trickle: bool) -> viewer
         &v.seen.lock().unwrap(),
         from,
         Duration::from_secs(5),
-        640,
-        480,
+        width,
+        height,
     );
     v.hangup().await;
     println!("{device}: {r:?}");

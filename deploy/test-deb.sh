@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI check of the package and the unit (installs onto THIS machine: meant for throwaway CI
+# machines, run as root). Packages the native binary as an amd64 .deb, installs it, checks
+# the files, the conffile and the unit (systemd-analyze verify and security), purges it and
+# checks that nothing is left.
+#
+#   deploy/test-deb.sh [BINARY]   (default target/debug/rtcam)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "test-deb.sh: run as root (it installs a package)" >&2; exit 1; }
+bin=${1:-target/debug/rtcam}
+arch=$(dpkg --print-architecture)
+deploy/build-deb.sh "$arch" "$bin"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+deb="target/debian/rtcam_${version}_${arch}.deb"
+
+fail() { echo "test-deb.sh: FAILED: $*" >&2; exit 1; }
+dpkg-deb --contents "$deb"
+dpkg -i "$deb" || fail "dpkg -i"
+for f in /usr/bin/rtcam /etc/rtcam/rtcam.toml /lib/systemd/system/rtcam.service \
+  /usr/share/rtcam/www/index.html /usr/share/rtcam/www/viewer.js; do
+  [ -e "$f" ] || fail "$f not installed"
+done
+dpkg-query -W -f='${Conffiles}\n' rtcam | grep -q /etc/rtcam/rtcam.toml || fail "rtcam.toml is not a conffile"
+rtcam check-config --config /etc/rtcam/rtcam.toml || fail "the shipped config is invalid"
+systemd-analyze verify /lib/systemd/system/rtcam.service || fail "systemd-analyze verify"
+exposure=$(systemd-analyze security --offline=yes /lib/systemd/system/rtcam.service 2>/dev/null \
+  | sed -n 's/.*Overall exposure level for rtcam.service: \([0-9.]*\).*/\1/p')
+echo "test-deb.sh: systemd-analyze security exposure: $exposure"
+awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.5) }' || fail "exposure $exposure is above 2.5"
+
+dpkg --purge rtcam || fail "dpkg --purge"
+for f in /usr/bin/rtcam /etc/rtcam /lib/systemd/system/rtcam.service /usr/share/rtcam; do
+  [ ! -e "$f" ] || fail "$f left behind after purge"
+done
+echo "test-deb.sh: install, checks and purge OK"
