@@ -40,8 +40,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
     $sudo dpkg --add-architecture "$debarch"
   fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # shellcheck source=scripts/apt.sh
+  . scripts/apt.sh
+  apt_update
+  apt_install "${missing[@]}"
 fi
 if ! rustup target list --installed | grep -qx "$target"; then
   rustup target add "$target"

@@ -70,7 +70,6 @@ Depends: $depends
 Recommends: mosquitto
 Section: video
 Priority: optional
-Homepage: https://github.com/rtcam/rtcam
 Description: WebRTC camera daemon for Raspberry Pi-class boards
  Captures video and audio, encodes H.264 (openh264) and Opus once, and streams them
  to every browser viewer over WebRTC, with signaling over MQTT. The viewer page is

@@ -43,8 +43,10 @@ fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# shellcheck source=scripts/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_update
+apt_install "${missing[@]}"
 # mosquitto's packaged service is not needed: tests start their own on free loopback ports.
 if [ "$mode" = test ] && command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true

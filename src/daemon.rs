@@ -182,7 +182,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     // Ready: media runs, the page server listens, the MQTT task is connecting. Readiness does
     // not wait for the broker: a broker that is down at boot must not fail the service.
-    daemon.notifier.notify("READY=1\nSTATUS=started, connecting to the broker");
+    daemon
+        .notifier
+        .notify("READY=1\nSTATUS=started, connecting to the broker");
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;

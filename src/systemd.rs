@@ -20,9 +20,7 @@ impl Notifier {
         };
         let path = std::path::PathBuf::from(path);
         let abstract_ns = path.as_os_str().as_encoded_bytes().first() == Some(&b'@');
-        let socket = UnixDatagram::unbound()
-            .ok()
-            .map(|s| (s, path, abstract_ns));
+        let socket = UnixDatagram::unbound().ok().map(|s| (s, path, abstract_ns));
         Self { socket }
     }
 
