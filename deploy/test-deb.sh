@@ -10,7 +10,12 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "test-deb.sh: run as root (it installs a package)" >&2; exit 1; }
 bin=${1:-target/debug/rtcam}
 arch=$(dpkg --print-architecture)
-deploy/build-deb.sh "$arch" "$bin"
+# A debug binary is hundreds of MiB of debug info: package a stripped copy.
+stripped=$(mktemp)
+trap 'rm -f "$stripped"' EXIT
+strip -o "$stripped" "$bin"
+chmod 0755 "$stripped"
+deploy/build-deb.sh "$arch" "$stripped"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 deb="target/debian/rtcam_${version}_${arch}.deb"
 

@@ -78,6 +78,39 @@ pub struct MqttConfig {
 pub enum VideoSourceKind {
     /// Moving test pattern with an embedded frame stamp.
     Synthetic,
+    /// A recorded H.264 elementary stream (`video.file`), sent as it is (passthrough).
+    H264file,
+    /// A V4L2 camera (`video.device`, `video.format`).
+    V4l2,
+}
+
+/// `video.format` for V4L2 cameras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraFormat {
+    /// The first raw format that offers the size and rate: YU12, NV12, YUYV, MJPEG.
+    Auto,
+    Yuyv,
+    Nv12,
+    Yu12,
+    Mjpeg,
+    /// The camera's own H.264, passed through without re-encoding.
+    H264,
+}
+
+impl CameraFormat {
+    /// The pixel format asked for (`None` = auto).
+    pub fn pixel_format(self) -> Option<crate::capture::convert::PixelFormat> {
+        use crate::capture::convert::PixelFormat;
+        match self {
+            Self::Auto => None,
+            Self::Yuyv => Some(PixelFormat::Yuyv),
+            Self::Nv12 => Some(PixelFormat::Nv12),
+            Self::Yu12 => Some(PixelFormat::Yu12),
+            Self::Mjpeg => Some(PixelFormat::Mjpeg),
+            Self::H264 => Some(PixelFormat::H264),
+        }
+    }
 }
 
 /// Where audio frames come from.
@@ -86,6 +119,8 @@ pub enum VideoSourceKind {
 pub enum AudioSourceKind {
     /// 48 kHz mono tone.
     Synthetic,
+    /// An ALSA capture device (`audio.device`).
+    Alsa,
 }
 
 /// `[video]`
@@ -94,6 +129,12 @@ pub enum AudioSourceKind {
 pub struct VideoConfig {
     /// Source. Default `synthetic`.
     pub source: VideoSourceKind,
+    /// Annex B H.264 file for `source = "h264file"`. Default empty.
+    pub file: String,
+    /// V4L2 device for `source = "v4l2"`. Default `/dev/video0`.
+    pub device: String,
+    /// V4L2 pixel format. Default `auto`.
+    pub format: CameraFormat,
     /// Width in pixels. Default 640.
     pub width: u32,
     /// Height in pixels. Default 480.
@@ -114,11 +155,14 @@ pub struct AudioConfig {
     pub enabled: bool,
     /// Source. Default `synthetic`.
     pub source: AudioSourceKind,
+    /// ALSA capture device for `source = "alsa"`. Default `default`.
+    pub device: String,
     /// Synthetic tone frequency in Hz. Default 440.
     pub tone_hz: u32,
     /// Opus bitrate in kbit/s. Default 32.
     pub bitrate_kbps: u32,
-    /// Where viewers' talkback is played: empty = off, `wav:PATH` = a WAV file. Default empty.
+    /// Where viewers' talkback is played: empty = off, `wav:PATH` = a WAV file, otherwise an
+    /// ALSA playback device. Default empty.
     pub playback_device: String,
 }
 
@@ -129,6 +173,8 @@ pub enum PlaybackTarget {
     Off,
     /// 48 kHz mono 16-bit WAV file, rewritten from the start at daemon start.
     WavFile(PathBuf),
+    /// An ALSA playback device (`default`, `hw:1,0`, `plughw:CARD=…`, `null`).
+    Alsa(String),
 }
 
 impl AudioConfig {
@@ -143,13 +189,7 @@ impl AudioConfig {
             }
             Ok(PlaybackTarget::WavFile(PathBuf::from(path)))
         } else {
-            Err(invalid(
-                "audio.playback_device",
-                format!(
-                    "{d:?}: ALSA playback devices are not supported by this build yet; \
-                     use \"wav:/path/file.wav\" or leave it empty"
-                ),
-            ))
+            Ok(PlaybackTarget::Alsa(d.to_string()))
         }
     }
 }
@@ -214,6 +254,9 @@ impl Default for VideoConfig {
     fn default() -> Self {
         Self {
             source: VideoSourceKind::Synthetic,
+            file: String::new(),
+            device: "/dev/video0".into(),
+            format: CameraFormat::Auto,
             width: 640,
             height: 480,
             fps: 30,
@@ -228,6 +271,7 @@ impl Default for AudioConfig {
         Self {
             enabled: true,
             source: AudioSourceKind::Synthetic,
+            device: "default".into(),
             tone_hz: 440,
             bitrate_kbps: 32,
             playback_device: String::new(),
@@ -389,6 +433,12 @@ impl Config {
         if v.width > 3840 || v.height > 2160 {
             return Err(invalid("video.width/video.height", "at most 3840x2160"));
         }
+        if v.source == VideoSourceKind::H264file && v.file.is_empty() {
+            return Err(invalid(
+                "video.file",
+                "source = \"h264file\" needs the path of an Annex B .h264 file",
+            ));
+        }
         if !(1..=60).contains(&v.fps) {
             return Err(invalid("video.fps", "must be 1..=60"));
         }
@@ -530,10 +580,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("username"), "{err}");
-        let err = Config::parse("[audio]\nplayback_device = \"hw:0\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("audio.playback_device"), "{err}");
         let err = Config::parse("[http]\nlisten = \"8080\"\n")
             .unwrap_err()
             .to_string();
@@ -555,6 +601,11 @@ mod tests {
         );
         a.playback_device = "wav:".into();
         assert!(a.playback_target().is_err());
+        a.playback_device = "plughw:CARD=Speaker".into();
+        assert_eq!(
+            a.playback_target().unwrap(),
+            PlaybackTarget::Alsa("plughw:CARD=Speaker".into())
+        );
     }
 
     #[test]

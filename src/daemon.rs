@@ -10,18 +10,20 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
+use crate::capture::h264_file::H264FileSource;
 use crate::capture::synthetic::{SyntheticAudio, SyntheticVideo};
-use crate::capture::{AudioSource, VideoFormat, VideoSource};
+use crate::capture::{AudioSource, VideoFormat};
 use crate::clock::{Clock, RealClock};
 use crate::config::{AudioSourceKind, Config, ConfigError, VideoSourceKind};
 use crate::encode::h264::H264Settings;
 use crate::encode::EncodeError;
-use crate::media::Media;
+use crate::media::{Media, VideoInput};
 use crate::peer::{sdp, Peer, PeerError, PeerEvent, PeerFactory, PEER_EVENT_QUEUE};
 use crate::playback::Talkback;
 use crate::signaling::mqtt::{self, MqttError, MqttEvent, Publisher};
 use crate::signaling::protocol::{
-    self, AudioInfo, CandidateInit, ErrorMessage, Hangup, Inbound, Offer, Status, Topics, VideoInfo,
+    self, AudioInfo, CandidateInit, ErrorMessage, Hangup, Inbound, Offer, SourcesState, Status,
+    Topics, VideoInfo,
 };
 use crate::signaling::session::{Action, Event, SessionSettings, Sessions};
 
@@ -42,6 +44,8 @@ pub enum Error {
     Playback(#[from] crate::playback::PlaybackError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
 }
 
 /// Commands queued per peer.
@@ -70,19 +74,50 @@ struct Prepared {
     result: Result<(Peer, String), PeerError>,
 }
 
-/// Opens the configured video source.
-pub fn open_video(config: &Config, clock: Arc<dyn Clock>) -> Box<dyn VideoSource> {
+/// Opens the configured video source: raw frames with their encoder settings, or a source of
+/// H.264 that is passed through.
+pub fn open_video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, Error> {
     let v = &config.video;
-    match v.source {
-        VideoSourceKind::Synthetic => Box::new(SyntheticVideo::new(
-            VideoFormat {
+    let format = VideoFormat {
+        width: v.width,
+        height: v.height,
+        fps: v.fps,
+    };
+    let h264 = H264Settings {
+        width: v.width,
+        height: v.height,
+        fps: v.fps,
+        bitrate_bps: v.bitrate_kbps * 1000,
+        keyframe_interval_frames: v.keyframe_interval_s * v.fps,
+    };
+    Ok(match v.source {
+        VideoSourceKind::Synthetic => {
+            VideoInput::Raw(Box::new(SyntheticVideo::new(format, clock)), h264)
+        }
+        VideoSourceKind::V4l2 => {
+            let want = crate::capture::v4l2::Wanted {
                 width: v.width,
                 height: v.height,
                 fps: v.fps,
-            },
+                format: v.format.pixel_format(),
+            };
+            if v.format == crate::config::CameraFormat::H264 {
+                VideoInput::H264(Box::new(crate::capture::v4l2::V4l2H264::new(
+                    &v.device, want,
+                )))
+            } else {
+                VideoInput::Raw(
+                    Box::new(crate::capture::v4l2::V4l2Video::new(&v.device, want)),
+                    h264,
+                )
+            }
+        }
+        VideoSourceKind::H264file => VideoInput::H264(Box::new(H264FileSource::open(
+            std::path::Path::new(&v.file),
+            format,
             clock,
-        )),
-    }
+        )?)),
+    })
 }
 
 /// Opens the configured audio source (`None` when audio is disabled).
@@ -93,6 +128,16 @@ pub fn open_audio(config: &Config, clock: Arc<dyn Clock>) -> Option<Box<dyn Audi
     }
     match a.source {
         AudioSourceKind::Synthetic => Some(Box::new(SyntheticAudio::new(a.tone_hz, clock))),
+        AudioSourceKind::Alsa => Some(Box::new(
+            match crate::capture::alsa::AlsaAudio::open(&a.device, clock.clone()) {
+                Ok(source) => source,
+                Err(e) => {
+                    // Keep the daemon (and video) up; the audio thread retries with back-off.
+                    warn!(cause = %e, "microphone unavailable; retrying in the background");
+                    crate::capture::alsa::AlsaAudio::closed(&a.device, clock)
+                }
+            },
+        )),
     }
 }
 
@@ -104,16 +149,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let device_id = config.resolved_device_id();
     let topics = Topics::new(&config.mqtt.prefix, &device_id);
 
-    let v = &config.video;
-    let h264 = H264Settings {
-        width: v.width,
-        height: v.height,
-        fps: v.fps,
-        bitrate_bps: v.bitrate_kbps * 1000,
-        keyframe_interval_frames: v.keyframe_interval_s * v.fps,
-    };
     let audio = open_audio(&config, clock.clone()).map(|s| (s, config.audio.bitrate_kbps * 1000));
-    let media = Media::start(open_video(&config, clock.clone()), h264, audio, clock)?;
+    let media = Media::start(open_video(&config, clock.clone())?, audio, clock)?;
 
     // Talkback only makes sense with an audio m-line to receive it on.
     let talkback = match crate::playback::open_sink(&config.audio.playback_target()?)? {
@@ -250,8 +287,13 @@ fn status_template(config: &Config, talkback: bool) -> Status {
         sample_rate: crate::capture::AUDIO_SAMPLE_RATE,
         channels: 1,
     });
+    let has_audio = audio.is_some();
     let mut status = Status::online(0, config.webrtc.max_viewers, video, audio);
     status.talkback = Some(talkback);
+    status.sources = Some(SourcesState {
+        video: "ok".into(),
+        audio: has_audio.then(|| "ok".to_string()),
+    });
     status
 }
 
@@ -283,6 +325,8 @@ impl Daemon {
         // The watchdog is pinged from this loop, so a stuck loop gets the service restarted.
         let mut watchdog = crate::systemd::watchdog_interval()
             .map(|period| tokio::time::interval_at(tokio::time::Instant::now(), period));
+        // Camera and microphone state, re-published in the status when it changes.
+        let mut sources_check = tokio::time::interval(Duration::from_secs(1));
         loop {
             let watchdog_tick = async {
                 match watchdog.as_mut() {
@@ -307,6 +351,7 @@ impl Daemon {
                     break;
                 }
                 _ = watchdog_tick => self.notifier.notify("WATCHDOG=1"),
+                _ = sources_check.tick() => self.check_sources(),
                 Some(ev) = mqtt_rx.recv() => self.on_mqtt(ev),
                 Some(ev) = peer_rx.recv() => self.on_peer(ev),
                 Some(p) = prepared_rx.recv() => self.on_prepared(p),
@@ -314,6 +359,33 @@ impl Daemon {
                     let actions = self.machine.handle_timeout(Instant::now());
                     self.execute(actions);
                 }
+            }
+        }
+    }
+
+    /// Publishes the status again when a capture device failed or came back.
+    fn check_sources(&mut self) {
+        let state = |failing: &std::sync::atomic::AtomicBool| {
+            if failing.load(std::sync::atomic::Ordering::Relaxed) {
+                "unavailable".to_string()
+            } else {
+                "ok".to_string()
+            }
+        };
+        let stats = &self.media.stats;
+        let now = SourcesState {
+            video: state(&stats.video_failing),
+            audio: self
+                .media
+                .audio_track
+                .as_ref()
+                .map(|_| state(&stats.audio_failing)),
+        };
+        if self.status.sources.as_ref() != Some(&now) {
+            info!(video = %now.video, audio = ?now.audio, "capture devices changed state");
+            self.status.sources = Some(now);
+            if self.broker_up {
+                self.publish(self.topics.status(), true, json(&self.status));
             }
         }
     }

@@ -28,6 +28,7 @@
 //! - [`playback`]: talkback, the viewers' microphones decoded and played on the device.
 //! - [`http`]: the small web server that serves the viewer page and its `config.json`.
 //! - [`broker`]: the embedded rumqttd broker used by `rtcam demo`.
+//! - [`probe`]: `rtcam probe`, the cameras and sound devices present and what rtcam would pick.
 //! - [`systemd`]: readiness, status and watchdog notifications to systemd.
 //! - [`telemetry`]: tracing setup.
 
@@ -41,6 +42,7 @@ pub mod http;
 pub mod media;
 pub mod peer;
 pub mod playback;
+pub mod probe;
 pub mod signaling;
 pub mod systemd;
 pub mod telemetry;

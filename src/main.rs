@@ -51,6 +51,12 @@ enum Command {
     },
     /// Print the annotated default configuration.
     PrintConfig,
+    /// List cameras and sound devices and the configuration rtcam would pick.
+    Probe {
+        /// Config file whose video size/rate/format to match (default: built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check a config file (exit 0 when it is valid).
     CheckConfig {
         /// Config file (TOML); default /etc/rtcam/rtcam.toml.
@@ -99,6 +105,16 @@ fn main() -> std::process::ExitCode {
 
 /// Runs a command; `Ok(false)` means "ran, but the answer is no" (exit code 1).
 fn run(cli: Cli) -> anyhow::Result<bool> {
+    if let Command::Probe { config } = &cli.command {
+        let config = match config {
+            Some(p) => rtcam::Config::load(p)?,
+            None => rtcam::Config::default(),
+        };
+        let cameras = rtcam::probe::cameras();
+        let pcms = rtcam::probe::pcms();
+        print!("{}", rtcam::probe::report(&config, &cameras, &pcms));
+        return Ok(true);
+    }
     if let Command::CheckConfig { config } = &cli.command {
         let path = config.clone().unwrap_or_else(|| SYSTEM_CONFIG.into());
         let c = rtcam::Config::load(&path)?;
@@ -203,7 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     }
                 });
             }
-            Command::PrintConfig | Command::CheckConfig { .. } => {
+            Command::PrintConfig | Command::CheckConfig { .. } | Command::Probe { .. } => {
                 unreachable!("handled above")
             }
         }

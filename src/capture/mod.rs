@@ -4,8 +4,14 @@
 //!
 //! [`Clock`]: crate::clock::Clock
 
+pub mod alsa;
+pub mod convert;
+pub mod h264;
+pub mod h264_file;
+pub mod pacer;
 pub mod stamp;
 pub mod synthetic;
+pub mod v4l2;
 
 use std::time::Instant;
 

@@ -2,37 +2,14 @@
 //! themselves on a [`Clock`] exactly like a camera delivers frames: one every `1/fps`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::pacer::Pacer;
 use super::{
     stamp, AudioFrame, AudioSource, CaptureError, VideoFormat, VideoFrame, VideoSource,
     AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE,
 };
 use crate::clock::Clock;
-
-/// Keeps a fixed cadence; when the consumer falls more than a few periods behind, it restarts
-/// the schedule from now instead of bursting frames to catch up.
-struct Pacer {
-    period: Duration,
-    next: Option<Instant>,
-}
-
-impl Pacer {
-    fn new(period: Duration) -> Self {
-        Self { period, next: None }
-    }
-
-    fn wait(&mut self, clock: &dyn Clock) -> Instant {
-        let now = clock.now();
-        let due = match self.next {
-            Some(due) if now.saturating_duration_since(due) < self.period * 4 => due,
-            _ => now,
-        };
-        clock.sleep_until(due);
-        self.next = Some(due + self.period);
-        due.max(now)
-    }
-}
 
 /// BT.601 limited-range YUV of the classic colour bars.
 const BARS: [(u8, u8, u8); 8] = [

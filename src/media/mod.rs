@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use webrtc::media::Sample;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
+use crate::capture::h264::H264Source;
 use crate::capture::{AudioSource, VideoSource};
 use crate::clock::Clock;
 use crate::encode::h264::{H264Encoder, H264Settings};
@@ -29,8 +30,34 @@ pub use keyframe::KeyframeRequests;
 pub const VIDEO_QUEUE: usize = 4;
 /// Encoded audio packets waiting for the track writer (160 ms).
 pub const AUDIO_QUEUE: usize = 8;
-/// Back-off after a capture error before trying the source again.
-const CAPTURE_RETRY: Duration = Duration::from_secs(1);
+/// Back-off after capture errors: doubles from the first to the last, reset by a good frame.
+const CAPTURE_RETRY_MIN: Duration = Duration::from_millis(500);
+const CAPTURE_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Exponential back-off for a failing source.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: CAPTURE_RETRY_MIN,
+        }
+    }
+
+    /// The delay before the next attempt (and doubles the one after).
+    fn failed(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(CAPTURE_RETRY_MAX);
+        d
+    }
+
+    fn succeeded(&mut self) {
+        self.next = CAPTURE_RETRY_MIN;
+    }
+}
 
 /// Counters for logs and tests.
 #[derive(Debug, Default)]
@@ -40,6 +67,18 @@ pub struct MediaStats {
     pub video_frames_dropped: AtomicU64,
     pub video_keyframes: AtomicU64,
     pub audio_packets: AtomicU64,
+    /// Whether the video source is failing (unplugged, erroring) right now.
+    pub video_failing: AtomicBool,
+    /// Whether the audio source is failing right now.
+    pub audio_failing: AtomicBool,
+}
+
+/// Where video comes from: raw pictures to encode, or H.264 to send as it is.
+pub enum VideoInput {
+    /// Raw frames, encoded once with openh264.
+    Raw(Box<dyn VideoSource>, H264Settings),
+    /// Already encoded by the camera (passthrough).
+    H264(Box<dyn H264Source>),
 }
 
 /// Handle on the running media pipeline.
@@ -61,8 +100,7 @@ impl Media {
     /// Starts capture and encoding on their own threads and the track writers on the current
     /// tokio runtime. Encoder set-up errors are returned before anything runs.
     pub fn start(
-        video: Box<dyn VideoSource>,
-        h264: H264Settings,
+        video: VideoInput,
         audio: Option<(Box<dyn AudioSource>, u32)>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EncodeError> {
@@ -77,22 +115,36 @@ impl Media {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
 
-        let encoder = H264Encoder::new(h264)?;
         let (vtx, vrx) = mpsc::channel(VIDEO_QUEUE);
-        let frame_duration = Duration::from_secs(1) / h264.fps.max(1);
         tokio::spawn(write_samples(video_track.clone(), vrx, "video"));
-        let ctx = VideoThread {
-            source: video,
-            encoder,
-            out: vtx,
-            clock: clock.clone(),
-            keyframes: keyframes.clone(),
-            stats: stats.clone(),
-            active: active_viewers.clone(),
-            stop: stop.clone(),
-            frame_duration,
-        };
-        threads.push(spawn_thread("rtcam-video", move || ctx.run()));
+        match video {
+            VideoInput::Raw(source, h264) => {
+                let ctx = VideoThread {
+                    source,
+                    encoder: H264Encoder::new(h264)?,
+                    out: vtx,
+                    clock: clock.clone(),
+                    keyframes: keyframes.clone(),
+                    stats: stats.clone(),
+                    active: active_viewers.clone(),
+                    stop: stop.clone(),
+                    frame_duration: Duration::from_secs(1) / h264.fps.max(1),
+                };
+                threads.push(spawn_thread("rtcam-video", move || ctx.run()));
+            }
+            VideoInput::H264(source) => {
+                let ctx = PassthroughThread {
+                    source,
+                    out: vtx,
+                    clock: clock.clone(),
+                    keyframes: keyframes.clone(),
+                    stats: stats.clone(),
+                    active: active_viewers.clone(),
+                    stop: stop.clone(),
+                };
+                threads.push(spawn_thread("rtcam-video", move || ctx.run()));
+            }
+        }
 
         let audio_track = match audio {
             Some((source, bitrate_bps)) => {
@@ -196,16 +248,23 @@ struct VideoThread {
 impl VideoThread {
     fn run(mut self) {
         info!(source = %self.source.name(), "video capture started");
+        let mut backoff = Backoff::new();
         let mut last_report = self.clock.now();
         // Time covered by frames the encoder skipped, added to the next sample so RTP
         // timestamps keep pace with the capture clock.
         let mut pending = Duration::ZERO;
         while !self.stop.load(Ordering::Relaxed) {
             let frame = match self.source.next_frame() {
-                Ok(f) => f,
+                Ok(f) => {
+                    backoff.succeeded();
+                    self.stats.video_failing.store(false, Ordering::Relaxed);
+                    f
+                }
                 Err(e) => {
-                    warn!(cause = %e, "video capture failed; retrying");
-                    let retry_at = self.clock.now() + CAPTURE_RETRY;
+                    self.stats.video_failing.store(true, Ordering::Relaxed);
+                    let delay = backoff.failed();
+                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "video capture failed");
+                    let retry_at = self.clock.now() + delay;
                     self.clock.sleep_until(retry_at);
                     continue;
                 }
@@ -265,6 +324,94 @@ impl VideoThread {
     }
 }
 
+/// Camera-encoded H.264 to the track: no decode, no re-encode. Keyframe requests go to the
+/// source; while nobody watches, access units are read and dropped. A dropped unit (slow
+/// writer) breaks the reference chain, so later units are held back until the next IDR.
+struct PassthroughThread {
+    source: Box<dyn H264Source>,
+    out: mpsc::Sender<EncodedSample>,
+    clock: Arc<dyn Clock>,
+    keyframes: Arc<KeyframeRequests>,
+    stats: Arc<MediaStats>,
+    active: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PassthroughThread {
+    fn run(mut self) {
+        info!(source = %self.source.name(), "video capture started (H.264 passthrough)");
+        let mut backoff = Backoff::new();
+        let frame_duration = Duration::from_secs(1) / self.source.format().fps.max(1);
+        let mut last_at: Option<std::time::Instant> = None;
+        let mut wait_for_idr = true;
+        let mut warned_no_force = false;
+        while !self.stop.load(Ordering::Relaxed) {
+            let now = self.clock.now();
+            if self.keyframes.take(now) && !self.source.request_keyframe() && !warned_no_force {
+                warned_no_force = true;
+                info!(
+                    "this source cannot force a keyframe; viewers wait for its next periodic IDR"
+                );
+            }
+            let au = match self.source.next_access_unit() {
+                Ok(au) => {
+                    backoff.succeeded();
+                    self.stats.video_failing.store(false, Ordering::Relaxed);
+                    au
+                }
+                Err(e) => {
+                    self.stats.video_failing.store(true, Ordering::Relaxed);
+                    let delay = backoff.failed();
+                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "video capture failed");
+                    self.clock.sleep_until(self.clock.now() + delay);
+                    wait_for_idr = true;
+                    continue;
+                }
+            };
+            self.stats
+                .video_frames_captured
+                .fetch_add(1, Ordering::Relaxed);
+            // RTP time follows the capture clock.
+            let duration = last_at
+                .map(|t| au.captured_at.saturating_duration_since(t))
+                .filter(|d| !d.is_zero())
+                .unwrap_or(frame_duration);
+            last_at = Some(au.captured_at);
+            if self.active.load(Ordering::Relaxed) == 0 {
+                wait_for_idr = true;
+                continue;
+            }
+            if wait_for_idr && !au.keyframe {
+                continue;
+            }
+            wait_for_idr = false;
+            if au.keyframe {
+                self.stats.video_keyframes.fetch_add(1, Ordering::Relaxed);
+                self.keyframes.note_keyframe(now);
+            }
+            match self.out.try_send(EncodedSample {
+                data: au.data,
+                duration,
+            }) {
+                Ok(()) => {
+                    self.stats
+                        .video_frames_encoded
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.stats
+                        .video_frames_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                    wait_for_idr = true;
+                    self.keyframes.request();
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            }
+        }
+        info!("video capture stopped");
+    }
+}
+
 struct AudioThread {
     source: Box<dyn AudioSource>,
     encoder: OpusEncoder,
@@ -278,12 +425,19 @@ struct AudioThread {
 impl AudioThread {
     fn run(mut self) {
         info!(source = %self.source.name(), "audio capture started");
+        let mut backoff = Backoff::new();
         while !self.stop.load(Ordering::Relaxed) {
             let frame = match self.source.next_frame() {
-                Ok(f) => f,
+                Ok(f) => {
+                    backoff.succeeded();
+                    self.stats.audio_failing.store(false, Ordering::Relaxed);
+                    f
+                }
                 Err(e) => {
-                    warn!(cause = %e, "audio capture failed; retrying");
-                    let retry_at = self.clock.now() + CAPTURE_RETRY;
+                    self.stats.audio_failing.store(true, Ordering::Relaxed);
+                    let delay = backoff.failed();
+                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "audio capture failed");
+                    let retry_at = self.clock.now() + delay;
                     self.clock.sleep_until(retry_at);
                     continue;
                 }
@@ -306,5 +460,19 @@ impl AudioThread {
             }
         }
         info!("audio capture stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_backoff_doubles_to_a_cap_and_resets() {
+        let mut b = Backoff::new();
+        let delays: Vec<u64> = (0..7).map(|_| b.failed().as_millis() as u64).collect();
+        assert_eq!(delays, vec![500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+        b.succeeded();
+        assert_eq!(b.failed(), CAPTURE_RETRY_MIN);
     }
 }

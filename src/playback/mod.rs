@@ -5,6 +5,7 @@
 //! Peers hand RTP payloads to a [`TalkbackSender`] (a bounded channel; full means drop, so a
 //! stuck sink never stalls a peer). One thread decodes and writes to the [`PlaybackSink`].
 
+pub mod alsa;
 pub mod floor;
 pub mod wav;
 
@@ -33,6 +34,8 @@ pub enum PlaybackError {
         target: String,
         cause: std::io::Error,
     },
+    #[error("talkback device {device}: {reason}")]
+    Device { device: String, reason: String },
     #[error("talkback: cannot start the Opus decoder: {0}")]
     Decoder(String),
     #[error("talkback: cannot start the playback thread: {0}")]
@@ -52,6 +55,7 @@ pub fn open_sink(target: &PlaybackTarget) -> Result<Option<Box<dyn PlaybackSink>
     match target {
         PlaybackTarget::Off => Ok(None),
         PlaybackTarget::WavFile(path) => Ok(Some(Box::new(wav::WavSink::create(path)?))),
+        PlaybackTarget::Alsa(device) => Ok(Some(Box::new(alsa::AlsaSink::open(device)?))),
     }
 }
 

@@ -129,6 +129,17 @@ pub struct Status {
     /// absent from older devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talkback: Option<bool>,
+    /// State of the capture devices (added in rtcam 0.1; absent from older devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<SourcesState>,
+}
+
+/// The `sources` object of the status: `"ok"` or `"unavailable"` per kind (`audio` is
+/// `null` when the device sends no audio).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcesState {
+    pub video: String,
+    pub audio: Option<String>,
 }
 
 /// The `video` object of the status.
@@ -164,6 +175,7 @@ impl Status {
             video: Some(video),
             audio: Some(audio),
             talkback: Some(false),
+            sources: None,
         }
     }
 
@@ -177,6 +189,7 @@ impl Status {
             video: None,
             audio: None,
             talkback: None,
+            sources: None,
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct ViewerOptions {
     pub viewer_id: String,
     /// Send candidates one by one (true) or only inside the answer SDP (false).
     pub trickle: bool,
+    /// Talk back: send a tone of this frequency as Opus on the audio m-line.
+    pub talk_hz: Option<f32>,
 }
 
 impl ViewerOptions {
@@ -76,6 +78,7 @@ impl ViewerOptions {
             device: device.into(),
             viewer_id: viewer_id.into(),
             trickle: true,
+            talk_hz: None,
         }
     }
 }
@@ -300,6 +303,21 @@ impl Viewer {
             }));
         }
 
+        if let Some(hz) = opts.talk_hz {
+            // Seed step 14: the viewer adds its own track (talkback) before it applies the
+            // offer, so that webrtc-rs pairs it with the offer's sendrecv audio m-line.
+            let track = Arc::new(
+                webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample::new(
+                    rtcam::peer::codecs::opus_capability(),
+                    "talkback".into(),
+                    opts.viewer_id.clone(),
+                ),
+            );
+            pc.add_track(track.clone())
+                .await
+                .map_err(|e| format!("add talkback track: {e}"))?;
+            tokio::spawn(talk(track, hz));
+        }
         pc.set_remote_description(RTCSessionDescription::offer(sdp).map_err(|e| e.to_string())?)
             .await
             .map_err(|e| format!("set remote offer: {e}"))?;
@@ -425,6 +443,37 @@ impl Viewer {
             )
             .await;
         let _ = self.pc.close().await;
+    }
+}
+
+/// Sends a tone as 20 ms Opus packets, in real time, for at most 60 s.
+async fn talk(
+    track: Arc<webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample>,
+    hz: f32,
+) {
+    let mut encoder =
+        opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).expect("opus");
+    let mut out = vec![0u8; 1500];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for i in 0..3000usize {
+        tick.tick().await;
+        let pcm: Vec<i16> = (0..960)
+            .map(|n| {
+                let t = (i * 960 + n) as f32 / 48_000.0;
+                ((t * hz * std::f32::consts::TAU).sin() * 12_000.0) as i16
+            })
+            .collect();
+        let Ok(len) = encoder.encode(&pcm, &mut out) else {
+            continue;
+        };
+        let sample = webrtc::media::Sample {
+            data: bytes::Bytes::copy_from_slice(&out[..len]),
+            duration: Duration::from_millis(20),
+            ..Default::default()
+        };
+        if track.write_sample(&sample).await.is_err() {
+            break;
+        }
     }
 }
 

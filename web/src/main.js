@@ -137,8 +137,13 @@ class Viewer {
     const state = s?.state === 'online' ? 'online' : s ? 'offline' : 'unknown';
     $('device-state').dataset.state = state;
     $('device-state').textContent = state === 'unknown' ? 'no status' : state;
+    const down = [];
+    if (s?.sources?.video === 'unavailable') down.push('camera');
+    if (s?.sources?.audio === 'unavailable') down.push('microphone');
     $('viewers').textContent =
-      s?.state === 'online' ? `viewers ${s.viewers}/${s.max_viewers}` : '';
+      s?.state === 'online'
+        ? `viewers ${s.viewers}/${s.max_viewers}${down.length ? ` · ${down.join(' and ')} unavailable, retrying` : ''}`
+        : '';
     const talkback = s?.talkback !== false && s?.audio !== null;
     $('talk').disabled = !talkback;
     $('talk').title = talkback
