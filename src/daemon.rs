@@ -10,14 +10,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
-use crate::capture::h264_file::H264FileSource;
-use crate::capture::synthetic::{SyntheticAudio, SyntheticVideo};
-use crate::capture::{AudioSource, VideoFormat};
 use crate::clock::{Clock, RealClock};
-use crate::config::{AudioSourceKind, Config, ConfigError, VideoSourceKind};
-use crate::encode::h264::H264Settings;
+use crate::config::{Config, ConfigError};
 use crate::encode::EncodeError;
-use crate::media::{Media, VideoInput};
+use crate::media::Media;
 use crate::peer::{sdp, Peer, PeerError, PeerEvent, PeerFactory, PEER_EVENT_QUEUE};
 use crate::playback::Talkback;
 use crate::signaling::mqtt::{self, MqttError, MqttEvent, Publisher};
@@ -74,73 +70,6 @@ struct Prepared {
     result: Result<(Peer, String), PeerError>,
 }
 
-/// Opens the configured video source: raw frames with their encoder settings, or a source of
-/// H.264 that is passed through.
-pub fn open_video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, Error> {
-    let v = &config.video;
-    let format = VideoFormat {
-        width: v.width,
-        height: v.height,
-        fps: v.fps,
-    };
-    let h264 = H264Settings {
-        width: v.width,
-        height: v.height,
-        fps: v.fps,
-        bitrate_bps: v.bitrate_kbps * 1000,
-        keyframe_interval_frames: v.keyframe_interval_s * v.fps,
-    };
-    Ok(match v.source {
-        VideoSourceKind::Synthetic => {
-            VideoInput::Raw(Box::new(SyntheticVideo::new(format, clock)), h264)
-        }
-        VideoSourceKind::V4l2 => {
-            let want = crate::capture::v4l2::Wanted {
-                width: v.width,
-                height: v.height,
-                fps: v.fps,
-                format: v.format.pixel_format(),
-            };
-            if v.format == crate::config::CameraFormat::H264 {
-                VideoInput::H264(Box::new(crate::capture::v4l2::V4l2H264::new(
-                    &v.device, want,
-                )))
-            } else {
-                VideoInput::Raw(
-                    Box::new(crate::capture::v4l2::V4l2Video::new(&v.device, want)),
-                    h264,
-                )
-            }
-        }
-        VideoSourceKind::H264file => VideoInput::H264(Box::new(H264FileSource::open(
-            std::path::Path::new(&v.file),
-            format,
-            clock,
-        )?)),
-    })
-}
-
-/// Opens the configured audio source (`None` when audio is disabled).
-pub fn open_audio(config: &Config, clock: Arc<dyn Clock>) -> Option<Box<dyn AudioSource>> {
-    let a = &config.audio;
-    if !a.enabled {
-        return None;
-    }
-    match a.source {
-        AudioSourceKind::Synthetic => Some(Box::new(SyntheticAudio::new(a.tone_hz, clock))),
-        AudioSourceKind::Alsa => Some(Box::new(
-            match crate::capture::alsa::AlsaAudio::open(&a.device, clock.clone()) {
-                Ok(source) => source,
-                Err(e) => {
-                    // Keep the daemon (and video) up; the audio thread retries with back-off.
-                    warn!(cause = %e, "microphone unavailable; retrying in the background");
-                    crate::capture::alsa::AlsaAudio::closed(&a.device, clock)
-                }
-            },
-        )),
-    }
-}
-
 /// Runs the daemon until `shutdown` resolves, then goes offline cleanly.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     config.validate()?;
@@ -149,8 +78,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let device_id = config.resolved_device_id();
     let topics = Topics::new(&config.mqtt.prefix, &device_id);
 
-    let audio = open_audio(&config, clock.clone()).map(|s| (s, config.audio.bitrate_kbps * 1000));
-    let media = Media::start(open_video(&config, clock.clone())?, audio, clock)?;
+    let audio = crate::capture::open::audio(&config, clock.clone())
+        .map(|s| (s, config.audio.bitrate_kbps * 1000));
+    let media = Media::start(
+        crate::capture::open::video(&config, clock.clone())?,
+        audio,
+        clock,
+    )?;
 
     // Talkback only makes sense with an audio m-line to receive it on.
     let talkback = match crate::playback::open_sink(&config.audio.playback_target()?)? {
@@ -184,7 +118,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let opts = mqtt::options(&config.mqtt, &client_id, &topics)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     if !config.http.listen.is_empty() {
-        start_http(&config, &device_id, stop_rx.clone()).await?;
+        crate::http::start(&config, &device_id, stop_rx.clone()).await?;
     }
     let (publisher, mqtt_rx, mqtt_task) = mqtt::start(opts, topics.device_subscriptions(), stop_rx);
     info!(
@@ -237,42 +171,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     info!("rtcam stopped");
     Ok(())
-}
-
-/// Starts the viewer page server (`http.listen`).
-async fn start_http(
-    config: &Config,
-    device_id: &str,
-    stop: watch::Receiver<bool>,
-) -> Result<std::net::SocketAddr, Error> {
-    let addr: std::net::SocketAddr =
-        config
-            .http
-            .listen
-            .parse()
-            .map_err(|_| ConfigError::Invalid {
-                key: "http.listen",
-                reason: format!("{:?} is not an address", config.http.listen),
-            })?;
-    let broker = crate::http::browser_broker_url(&config.http.broker_url, &config.mqtt.url);
-    // Only credential-free (STUN) servers are shared with browsers.
-    let stun: Vec<String> = config
-        .webrtc
-        .ice_servers
-        .iter()
-        .filter(|s| s.username.is_empty())
-        .flat_map(|s| s.urls.iter().cloned())
-        .collect();
-    let site = crate::http::Site {
-        root: crate::http::find_root(&config.http.root),
-        config_json: crate::http::config_json(&broker, &config.mqtt.prefix, device_id, &stun),
-    };
-    if site.root.is_none() && !config.http.root.is_empty() {
-        warn!(root = %config.http.root, "http.root holds no index.html");
-    }
-    let local = crate::http::serve(addr, site, stop).await?;
-    info!(url = %format!("http://{local}/"), broker = %broker, "viewer page");
-    Ok(local)
 }
 
 fn status_template(config: &Config, talkback: bool) -> Status {

@@ -22,11 +22,45 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// Errors starting the web server.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    #[error("invalid value for `http.listen`: {0:?} is not an address like 0.0.0.0:8080")]
+    Listen(String),
     #[error("cannot listen on {addr} for the viewer page (http.listen): {cause}")]
     Bind {
         addr: SocketAddr,
         cause: std::io::Error,
     },
+}
+
+/// Starts the viewer page server (`http.listen`).
+pub async fn start(
+    config: &crate::Config,
+    device_id: &str,
+    stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, HttpError> {
+    let addr: SocketAddr = config
+        .http
+        .listen
+        .parse()
+        .map_err(|_| HttpError::Listen(config.http.listen.clone()))?;
+    let broker = browser_broker_url(&config.http.broker_url, &config.mqtt.url);
+    // Only credential-free (STUN) servers are shared with browsers.
+    let stun: Vec<String> = config
+        .webrtc
+        .ice_servers
+        .iter()
+        .filter(|s| s.username.is_empty())
+        .flat_map(|s| s.urls.iter().cloned())
+        .collect();
+    let site = Site {
+        root: find_root(&config.http.root),
+        config_json: config_json(&broker, &config.mqtt.prefix, device_id, &stun),
+    };
+    if site.root.is_none() && !config.http.root.is_empty() {
+        warn!(root = %config.http.root, "http.root holds no index.html");
+    }
+    let local = serve(addr, site, stop).await?;
+    info!(url = %format!("http://{local}/"), broker = %broker, "viewer page");
+    Ok(local)
 }
 
 /// What the server serves.

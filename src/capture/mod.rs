@@ -8,6 +8,7 @@ pub mod alsa;
 pub mod convert;
 pub mod h264;
 pub mod h264_file;
+pub mod open;
 pub mod pacer;
 pub mod stamp;
 pub mod synthetic;

@@ -57,6 +57,31 @@ impl Backoff {
     fn succeeded(&mut self) {
         self.next = CAPTURE_RETRY_MIN;
     }
+
+    /// Passes a good capture through; on an error marks the source failing, logs, and
+    /// sleeps the back-off before returning `None` (the caller tries again).
+    fn capture<T>(
+        &mut self,
+        result: Result<T, crate::capture::CaptureError>,
+        failing: &AtomicBool,
+        clock: &dyn Clock,
+        kind: &'static str,
+    ) -> Option<T> {
+        match result {
+            Ok(x) => {
+                self.succeeded();
+                failing.store(false, Ordering::Relaxed);
+                Some(x)
+            }
+            Err(e) => {
+                failing.store(true, Ordering::Relaxed);
+                let delay = self.failed();
+                warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "{kind} capture failed");
+                clock.sleep_until(clock.now() + delay);
+                None
+            }
+        }
+    }
 }
 
 /// Counters for logs and tests.
@@ -254,20 +279,10 @@ impl VideoThread {
         // timestamps keep pace with the capture clock.
         let mut pending = Duration::ZERO;
         while !self.stop.load(Ordering::Relaxed) {
-            let frame = match self.source.next_frame() {
-                Ok(f) => {
-                    backoff.succeeded();
-                    self.stats.video_failing.store(false, Ordering::Relaxed);
-                    f
-                }
-                Err(e) => {
-                    self.stats.video_failing.store(true, Ordering::Relaxed);
-                    let delay = backoff.failed();
-                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "video capture failed");
-                    let retry_at = self.clock.now() + delay;
-                    self.clock.sleep_until(retry_at);
-                    continue;
-                }
+            let next = self.source.next_frame();
+            let failing = &self.stats.video_failing;
+            let Some(frame) = backoff.capture(next, failing, self.clock.as_ref(), "video") else {
+                continue;
             };
             self.stats
                 .video_frames_captured
@@ -353,20 +368,11 @@ impl PassthroughThread {
                     "this source cannot force a keyframe; viewers wait for its next periodic IDR"
                 );
             }
-            let au = match self.source.next_access_unit() {
-                Ok(au) => {
-                    backoff.succeeded();
-                    self.stats.video_failing.store(false, Ordering::Relaxed);
-                    au
-                }
-                Err(e) => {
-                    self.stats.video_failing.store(true, Ordering::Relaxed);
-                    let delay = backoff.failed();
-                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "video capture failed");
-                    self.clock.sleep_until(self.clock.now() + delay);
-                    wait_for_idr = true;
-                    continue;
-                }
+            let next = self.source.next_access_unit();
+            let failing = &self.stats.video_failing;
+            let Some(au) = backoff.capture(next, failing, self.clock.as_ref(), "video") else {
+                wait_for_idr = true;
+                continue;
             };
             self.stats
                 .video_frames_captured
@@ -427,20 +433,10 @@ impl AudioThread {
         info!(source = %self.source.name(), "audio capture started");
         let mut backoff = Backoff::new();
         while !self.stop.load(Ordering::Relaxed) {
-            let frame = match self.source.next_frame() {
-                Ok(f) => {
-                    backoff.succeeded();
-                    self.stats.audio_failing.store(false, Ordering::Relaxed);
-                    f
-                }
-                Err(e) => {
-                    self.stats.audio_failing.store(true, Ordering::Relaxed);
-                    let delay = backoff.failed();
-                    warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "audio capture failed");
-                    let retry_at = self.clock.now() + delay;
-                    self.clock.sleep_until(retry_at);
-                    continue;
-                }
+            let next = self.source.next_frame();
+            let failing = &self.stats.audio_failing;
+            let Some(frame) = backoff.capture(next, failing, self.clock.as_ref(), "audio") else {
+                continue;
             };
             if self.active.load(Ordering::Relaxed) == 0 {
                 continue;
