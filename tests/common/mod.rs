@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod mosquitto;
+pub mod mqtt_probe;
 pub mod netns;
 pub mod viewer;
 

@@ -10,6 +10,8 @@ pub struct Mosquitto {
     child: Child,
     pub port: u16,
     pub ws_port: u16,
+    bin: std::path::PathBuf,
+    conf: std::path::PathBuf,
     _dir: TempDir,
 }
 
@@ -66,29 +68,53 @@ impl Mosquitto {
              max_packet_size 1048576\n"
         )
         .expect("write mosquitto.conf");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start mosquitto");
+        let child = spawn(&bin, &conf);
         let m = Mosquitto {
             child,
             port,
             ws_port,
+            bin,
+            conf,
             _dir: TempDir(dir),
         };
+        m.wait_listening();
+        Some(m)
+    }
+
+    fn wait_listening(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "mosquitto did not listen on {port} within 10 s"
+                "mosquitto did not listen on {} within 10 s",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(m)
     }
+
+    /// Kills the broker (no clean shutdown: clients see the connection drop).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same ports (it remembers nothing: persistence is off).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.bin, &self.conf);
+        self.wait_listening();
+    }
+}
+
+fn spawn(bin: &std::path::Path, conf: &std::path::Path) -> Child {
+    Command::new(bin)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mosquitto")
 }
 
 impl Drop for Mosquitto {

@@ -1,0 +1,91 @@
+//! Prints the per-frame cost of the work rtcam does for every picture, so performance is
+//! watched with numbers rather than timed tests: `cargo run --release --example bench`
+//! (or under qemu-aarch64 with the cross-built example for a rough ARM figure).
+//!
+//! - H.264 encode (openh264, constrained baseline) of the synthetic pattern at 640x480 and
+//!   1280x720;
+//! - YUYV → I420 (yuv crate) and MJPEG → I420 (zune-jpeg + yuv) at 1280x720;
+//! - Opus encode of 20 ms.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtcam::capture::convert::{to_i420, PixelFormat};
+use rtcam::capture::synthetic::SyntheticVideo;
+use rtcam::capture::{AudioFrame, VideoFormat, VideoSource};
+use rtcam::clock::SimulatedClock;
+use rtcam::encode::h264::{H264Encoder, H264Settings};
+use rtcam::encode::opus::OpusEncoder;
+
+fn per_item(label: &str, n: u32, f: impl FnMut(u32)) {
+    let mut f = f;
+    let start = Instant::now();
+    for i in 0..n {
+        f(i);
+    }
+    let each = start.elapsed() / n;
+    println!("{label:<42} {:>8.3} ms", each.as_secs_f64() * 1000.0);
+}
+
+fn encode(width: u32, height: u32, frames: u32) {
+    let clock = Arc::new(SimulatedClock::new(0));
+    let mut source = SyntheticVideo::new(
+        VideoFormat {
+            width,
+            height,
+            fps: 30,
+        },
+        clock.clone(),
+    );
+    let pictures: Vec<_> = (0..30)
+        .map(|_| {
+            clock.advance(Duration::from_millis(33));
+            source.next_frame().expect("frame")
+        })
+        .collect();
+    let mut encoder = H264Encoder::new(H264Settings {
+        width,
+        height,
+        fps: 30,
+        bitrate_bps: 1_500_000,
+        keyframe_interval_frames: 60,
+    })
+    .expect("encoder");
+    per_item(
+        &format!("H.264 encode {width}x{height} (per frame)"),
+        frames,
+        |i| {
+            let _ = encoder.encode(&pictures[i as usize % pictures.len()], false);
+        },
+    );
+}
+
+fn main() {
+    println!("rtcam per-item costs (lower is better; 33 ms per frame is 30 fps)");
+    encode(640, 480, 150);
+    encode(1280, 720, 90);
+
+    let (w, h) = (1280u32, 720u32);
+    let yuyv: Vec<u8> = (0..(w * h * 2) as usize).map(|i| (i % 251) as u8).collect();
+    per_item("YUYV -> I420 1280x720 (per frame)", 200, |_| {
+        to_i420(PixelFormat::Yuyv, &yuyv, w, h, 0).expect("yuyv");
+    });
+    let jpeg = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/testsrc-1280x720.mjpeg"),
+    )
+    .expect("MJPEG fixture");
+    per_item("MJPEG -> I420 1280x720 (per frame)", 50, |_| {
+        to_i420(PixelFormat::Mjpeg, &jpeg, w, h, 0).expect("mjpeg");
+    });
+
+    let mut opus = OpusEncoder::new(32_000).expect("opus");
+    let frame = AudioFrame {
+        samples: (0..960)
+            .map(|i| ((i as f32 / 48_000.0 * 440.0 * std::f32::consts::TAU).sin() * 8000.0) as i16)
+            .collect(),
+        captured_at: Instant::now(),
+    };
+    per_item("Opus encode 20 ms", 2000, |_| {
+        opus.encode(&frame).expect("opus");
+    });
+}

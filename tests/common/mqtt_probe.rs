@@ -1,0 +1,86 @@
+//! A plain MQTT client for tests: subscribes, publishes, and hands over what it receives.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// A connected MQTT client that queues every publish it receives.
+pub struct MqttProbe {
+    pub client: AsyncClient,
+    pub rx: mpsc::Receiver<(String, Bytes)>,
+    suback: mpsc::Receiver<()>,
+}
+
+impl MqttProbe {
+    pub async fn connect(host: &str, port: u16, id: &str) -> Self {
+        let mut opts = MqttOptions::new(id, host, port);
+        opts.set_max_packet_size(1 << 20, 1 << 20);
+        opts.set_keep_alive(Duration::from_secs(10));
+        let (client, mut eventloop) = AsyncClient::new(opts, 64);
+        let (tx, rx) = mpsc::channel(1024);
+        let (stx, suback) = mpsc::channel(16);
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx.send((p.topic.clone(), p.payload.clone())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = stx.send(()).await;
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        Self { client, rx, suback }
+    }
+
+    /// Subscribes and waits for the SubAck.
+    pub async fn subscribe(&mut self, filter: &str) {
+        self.client
+            .subscribe(filter, QoS::AtLeastOnce)
+            .await
+            .expect("subscribe");
+        tokio::time::timeout(Duration::from_secs(10), self.suback.recv())
+            .await
+            .expect("SubAck within 10 s");
+    }
+
+    pub async fn publish(&self, topic: String, payload: Value) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
+            .await
+            .expect("publish");
+    }
+
+    /// Publishes raw bytes (for malformed-input tests).
+    pub async fn publish_raw(&self, topic: String, payload: &[u8]) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+            .await
+            .expect("publish");
+    }
+
+    /// Next message whose topic satisfies `pred`, within `timeout`.
+    pub async fn next_matching(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&str, &[u8]) -> bool,
+    ) -> Option<(String, Bytes)> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .ok()??;
+            if pred(&msg.0, &msg.1) {
+                return Some(msg);
+            }
+        }
+    }
+}
