@@ -111,7 +111,8 @@ pub fn to_i420(
     match format {
         PixelFormat::Yuyv => {
             let stride = if stride == 0 { w * 2 } else { stride as usize };
-            let need = stride * (h - 1) + w * 2;
+            // The whole padded frame: the yuv crate checks (and would panic on) stride × height.
+            let need = stride * h;
             if data.len() < need || stride < w * 2 {
                 return Err(short(need));
             }
@@ -327,6 +328,30 @@ mod tests {
         }
         let out = to_i420(PixelFormat::Yu12, &padded, W, H, stride as u32).unwrap();
         assert_eq!(out, reference);
+    }
+
+    #[test]
+    fn padded_yuyv_converts_like_unpadded() {
+        let packed = data("ref-64x48.yuyv");
+        let (w, h) = (W as usize, H as usize);
+        let stride = w * 2 + 32;
+        let mut padded = vec![0x55; stride * h];
+        for y in 0..h {
+            padded[y * stride..y * stride + w * 2]
+                .copy_from_slice(&packed[y * w * 2..(y + 1) * w * 2]);
+        }
+        let a = to_i420(PixelFormat::Yuyv, &packed, W, H, 0).unwrap();
+        let b = to_i420(PixelFormat::Yuyv, &padded, W, H, stride as u32).unwrap();
+        assert_eq!(a, b);
+        // One byte short of the padded frame is refused, not a panic.
+        assert!(to_i420(
+            PixelFormat::Yuyv,
+            &padded[..padded.len() - 1],
+            W,
+            H,
+            stride as u32
+        )
+        .is_err());
     }
 
     #[test]
