@@ -14,7 +14,7 @@ use rtcam::capture::convert::{to_i420, PixelFormat};
 use rtcam::capture::synthetic::SyntheticVideo;
 use rtcam::capture::{AudioFrame, VideoFormat, VideoSource};
 use rtcam::clock::SimulatedClock;
-use rtcam::encode::h264::{H264Encoder, H264Settings};
+use rtcam::encode::openh264::{H264Encoder, H264Settings};
 use rtcam::encode::opus::OpusEncoder;
 
 fn per_item(label: &str, n: u32, f: impl FnMut(u32)) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rtcam::capture::synthetic::SyntheticVideo;
 use rtcam::capture::{VideoFormat, VideoSource};
 use rtcam::clock::SimulatedClock;
-use rtcam::encode::h264::{H264Encoder, H264Settings};
+use rtcam::encode::openh264::{H264Encoder, H264Settings};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");

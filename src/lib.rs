@@ -1,54 +1,62 @@
 //! # rtcam — a WebRTC camera daemon
 //!
-//! rtcam turns a Linux board into a WebRTC camera. It is the *offerer* (Client1 in the
-//! original walk-through): it holds a standby offer on an MQTT broker, and a viewer (Client2)
-//! claims it by answering.
+//! rtcam turns a Linux board into a WebRTC camera. It is the *offerer*: it holds a standby
+//! offer on an MQTT broker, and a viewer claims it by answering.
 //!
 //! ## Data flow
 //!
 //! ```text
-//!  capture/ ──frames──▶ encode/ ──H.264/Opus──▶ media/ (fan-out) ──samples──▶ peer/ (one per viewer)
-//!  (synthetic,            (openh264,              shared tracks,              ▲  RTCP PLI/FIR
-//!   V4L2, ALSA)            opus)                  keyframe requests ◀─────────┘
-//!                                                                              ▲
-//!                                  signaling/ (MQTT) ◀── offer/answer/ICE ─────┤
-//!                                  playback/ (talkback) ◀── viewers' Opus ─────┘
+//!  capture/ ──frames──▶ encode/ ──H.264/Opus──▶ fanout/ ──samples──▶ peer/ (one per viewer)
+//!  (synthetic,          (openh264,              shared tracks,        │  ▲ RTCP PLI/FIR
+//!   V4L2, ALSA)          opus)                  keyframe requests ◀───┘  │
+//!                                                                        │ offer/answer/ICE
+//!                             talkback/ ◀── viewers' Opus ── peer/   signaling/ (MQTT)
+//!
+//!  app/ wires them all; config/ and the leaves (clock, backoff, h264/, audio/) serve everyone.
 //! ```
 //!
+//! Imports point down the flow (a stage may use the stages before it) or into the leaves,
+//! never back; `docs/architecture.md` draws the allowed arrows and a unit test
+//! (`layout_tests.rs`) fails when an import breaks them.
+//!
 //! ## Module map
-//! - [`config`]: the TOML file, its defaults and validation.
-//! - [`clock`]: the clock seam (real and simulated) used for pacing and timeouts.
-//! - [`capture`]: video and audio sources behind the [`capture::VideoSource`] and
-//!   [`capture::AudioSource`] traits; the synthetic ones carry a machine-readable frame stamp.
+//! - Leaves: [`clock`] (the clock seam, real and simulated), [`backoff`] (the one retry
+//!   policy), [`h264`] (Annex B parsing, parameter sets), [`audio`] (PCM format, resampling,
+//!   ALSA devices), [`config`] (the TOML file: plain data, defaults, validation).
+//! - [`capture`]: video and audio sources behind [`capture::VideoSource`],
+//!   [`capture::AudioSource`] and [`capture::H264Source`]; the synthetic ones carry a
+//!   machine-readable frame stamp.
 //! - [`encode`]: openh264 and Opus encoders.
-//! - [`media`]: capture+encode threads, one encode fanned out to every viewer.
+//! - [`fanout`]: capture+encode threads, one encode sent to every viewer, keyframe requests.
 //! - [`peer`]: webrtc-rs peer connections, one per viewer, RTCP handling.
-//! - [`signaling`]: the MQTT protocol (pure), the session state machine (pure) and the MQTT task.
-//! - [`daemon`]: glue that runs the state machine's actions against peers and MQTT.
-//! - [`playback`]: talkback, the viewers' microphones decoded and played on the device.
-//! - [`http`]: the small web server that serves the viewer page and its `config.json`.
-//! - [`broker`]: the embedded rumqttd broker used by `rtcam demo`.
-//! - [`probe`]: `rtcam probe`, the cameras and sound devices present and what rtcam would pick.
-//! - [`systemd`]: readiness, status and watchdog notifications to systemd.
-//! - [`telemetry`]: tracing setup.
+//! - [`talkback`]: the viewers' microphones decoded and played on the device.
+//! - [`signaling`]: the MQTT protocol (pure), the session state machine (pure) and the MQTT
+//!   task.
+//! - [`app`]: the daemon: wiring, event loop, action executor.
+//! - Beside the flow: [`http`] (the viewer page server), [`broker`] (the embedded demo
+//!   broker), [`probe`] (`rtcam probe`: the devices present and what rtcam would pick),
+//!   [`systemd`] (readiness, status, watchdog), [`telemetry`] (tracing setup).
 
+pub mod app;
+pub mod audio;
+pub mod backoff;
 pub mod broker;
 pub mod capture;
 pub mod clock;
 pub mod config;
-pub mod daemon;
 pub mod encode;
+pub mod fanout;
+pub mod h264;
 pub mod http;
-pub mod media;
 pub mod peer;
-pub mod playback;
 pub mod probe;
 pub mod signaling;
 pub mod systemd;
+pub mod talkback;
 pub mod telemetry;
 
+pub use app::{run, Error};
 pub use config::Config;
-pub use daemon::{run, Error};
 
 /// The version reported in the device's status message.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

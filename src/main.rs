@@ -42,7 +42,7 @@ enum Command {
         #[arg(long)]
         web_root: Option<PathBuf>,
         /// WAV file that receives the viewers' talkback (default: rtcam-demo-talkback.wav in
-        /// the temporary directory, unless the config sets audio.playback_device).
+        /// the temporary directory, unless the config sets audio.talkback_device).
         #[arg(long)]
         talkback_wav: Option<PathBuf>,
         /// Optional config file for everything else (video size, viewers, ...).
@@ -158,10 +158,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 // Browsers reach the embedded broker on the host they loaded the page from.
                 config.http.broker_url = format!("ws://{{host}}:{}/mqtt", broker.ws.port());
                 if let Some(wav) = talkback_wav {
-                    config.audio.playback_device = format!("wav:{}", wav.display());
-                } else if config.audio.playback_device.is_empty() {
+                    config.audio.talkback_device = format!("wav:{}", wav.display());
+                } else if config.audio.talkback_device.is_empty() {
                     let wav = std::env::temp_dir().join("rtcam-demo-talkback.wav");
-                    config.audio.playback_device = format!("wav:{}", wav.display());
+                    config.audio.talkback_device = format!("wav:{}", wav.display());
                 }
                 config.validate()?;
                 let root = format!("{}/{}", config.mqtt.prefix, config.resolved_device_id());
@@ -182,7 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 );
                 println!(
                     "  talkback:         {}",
-                    config.audio.playback_device.trim_start_matches("wav:")
+                    config.audio.talkback_device.trim_start_matches("wav:")
                 );
                 if rtcam::http::find_root(&config.http.root).is_none() {
                     println!(

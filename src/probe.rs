@@ -122,7 +122,7 @@ pub fn report(
         width: v.width,
         height: v.height,
         fps: v.fps,
-        format: v.format.pixel_format(),
+        format: crate::capture::open::pixel_format(v.format),
     };
     let _ = writeln!(out, "Video (V4L2)");
     let mut pick: Option<(String, String)> = None;
@@ -256,7 +256,7 @@ pub fn report(
         Some(d) => {
             let _ = writeln!(
                 out,
-                "  [audio] playback_device = \"{d}\"   (talkback; empty = off)"
+                "  [audio] talkback_device = \"{d}\"   (talkback; empty = off)"
             );
         }
         None => {

@@ -9,126 +9,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alsa::pcm::{Access, Format, HwParams, PCM};
-use alsa::{Direction, ValueOr};
+use alsa::Direction;
 use tracing::{info, warn};
 
 use super::pacer::Pacer;
-use super::{AudioFrame, AudioSource, CaptureError, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
+use super::{AudioFrame, AudioSource, CaptureError};
+use crate::audio::pcm::ReopeningPcm;
+use crate::audio::{downmix, Resampler, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::clock::Clock;
-
-/// What a PCM was opened with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PcmSetup {
-    pub rate: u32,
-    pub channels: u32,
-    /// Frames per read.
-    pub period: usize,
-}
-
-/// Opens `device` for capture or playback as interleaved S16 at (or near) 48 kHz, preferring
-/// `channels`; returns what the device accepted.
-pub fn open_pcm(
-    device: &str,
-    direction: Direction,
-    channels: u32,
-) -> Result<(PCM, PcmSetup), alsa::Error> {
-    let pcm = PCM::new(device, direction, false)?;
-    let setup = {
-        let hw = HwParams::any(&pcm)?;
-        hw.set_access(Access::RWInterleaved)?;
-        hw.set_format(Format::s16())?;
-        let channels = hw.set_channels_near(channels)?;
-        let rate = hw.set_rate_near(AUDIO_SAMPLE_RATE, ValueOr::Nearest)?;
-        // 20 ms periods, a buffer of 4 of them: low latency, room for scheduling hiccups.
-        let period = hw.set_period_size_near((rate / 50) as alsa::pcm::Frames, ValueOr::Nearest)?;
-        hw.set_buffer_size_near(period * 4)?;
-        pcm.hw_params(&hw)?;
-        PcmSetup {
-            rate,
-            channels,
-            period: period.max(1) as usize,
-        }
-    };
-    pcm.prepare()?;
-    Ok((pcm, setup))
-}
-
-/// Mixes interleaved samples down to mono.
-pub fn downmix(interleaved: &[i16], channels: usize, out: &mut Vec<i16>) {
-    if channels <= 1 {
-        out.extend_from_slice(interleaved);
-        return;
-    }
-    out.extend(
-        interleaved
-            .chunks_exact(channels)
-            .map(|f| (f.iter().map(|&s| s as i32).sum::<i32>() / channels as i32) as i16),
-    );
-}
-
-/// Linear-interpolation resampler for mono speech from the device rate to 48 kHz (and back,
-/// for playback). Keeps its phase across calls so blocks join without clicks.
-#[derive(Debug)]
-pub struct Resampler {
-    from: u32,
-    to: u32,
-    /// Position of the next output sample, in input samples, relative to `last`.
-    pos: f64,
-    last: i16,
-}
-
-impl Resampler {
-    pub fn new(from: u32, to: u32) -> Self {
-        Self {
-            from,
-            to,
-            pos: 0.0,
-            last: 0,
-        }
-    }
-
-    /// Whether the rates differ (otherwise [`Resampler::process`] copies).
-    pub fn needed(&self) -> bool {
-        self.from != self.to
-    }
-
-    /// Appends the resampled `input` to `out`.
-    pub fn process(&mut self, input: &[i16], out: &mut Vec<i16>) {
-        if !self.needed() {
-            out.extend_from_slice(input);
-            return;
-        }
-        let step = self.from as f64 / self.to as f64;
-        // Sample i of the virtual signal: -1 is `last`, 0.. are `input`.
-        let at = |i: isize| -> f64 {
-            if i < 0 {
-                self.last as f64
-            } else {
-                input[i as usize] as f64
-            }
-        };
-        let n = input.len() as f64;
-        let mut pos = self.pos - 1.0;
-        while pos < n - 1.0 {
-            let i = pos.floor();
-            let frac = pos - i;
-            let (a, b) = (at(i as isize), at(i as isize + 1));
-            out.push((a + (b - a) * frac).round() as i16);
-            pos += step;
-        }
-        self.pos = pos - (n - 1.0);
-        if let Some(&l) = input.last() {
-            self.last = l;
-        }
-    }
-}
 
 /// The ALSA capture source.
 pub struct AlsaAudio {
-    device: String,
+    pcm: ReopeningPcm,
     clock: Arc<dyn Clock>,
-    pcm: Option<(PCM, PcmSetup)>,
     resampler: Resampler,
     read_buf: Vec<i16>,
     mono: Vec<i16>,
@@ -142,17 +35,16 @@ impl AlsaAudio {
     /// Opens `device` (e.g. `default`, `hw:1,0`, `plughw:CARD=Device`).
     pub fn open(device: &str, clock: Arc<dyn Clock>) -> Result<Self, CaptureError> {
         let mut s = Self::closed(device, clock);
-        s.reopen()?;
+        s.open_if_closed()?;
         Ok(s)
     }
 
     /// A source that opens `device` on its first read (and again after every failure).
     pub fn closed(device: &str, clock: Arc<dyn Clock>) -> Self {
         Self {
-            device: device.to_string(),
+            pcm: ReopeningPcm::new(device, Direction::Capture, 1),
             clock,
-            pcm: None,
-            resampler: Resampler::new(AUDIO_SAMPLE_RATE, AUDIO_SAMPLE_RATE),
+            resampler: Resampler::new(SAMPLE_RATE, SAMPLE_RATE),
             read_buf: Vec::new(),
             mono: Vec::new(),
             pending: Vec::new(),
@@ -168,33 +60,41 @@ impl AlsaAudio {
         }
     }
 
-    fn reopen(&mut self) -> Result<(), CaptureError> {
-        self.pcm = None;
-        let (pcm, setup) = open_pcm(&self.device, Direction::Capture, 1)
-            .map_err(|e| self.err(format!("cannot open for capture: {e}")))?;
+    /// Opens the device when it is closed (first read, or after a failure) and sets up what
+    /// depends on its rate and channel count.
+    fn open_if_closed(&mut self) -> Result<(), CaptureError> {
+        let (pcm, setup, fresh) = match self.pcm.get() {
+            Ok(x) => x,
+            Err(e) => return Err(self.err(format!("cannot open for capture: {e}"))),
+        };
+        if !fresh {
+            return Ok(());
+        }
+        if let Err(e) = pcm.start() {
+            let err = self.err(format!("cannot start capture: {e}"));
+            self.pcm.close();
+            return Err(err);
+        }
         info!(
-            device = %self.device,
+            device = %self.pcm.device(),
             rate = setup.rate,
             channels = setup.channels,
             period_frames = setup.period,
             "ALSA capture opened"
         );
-        self.resampler = Resampler::new(setup.rate, AUDIO_SAMPLE_RATE);
+        self.resampler = Resampler::new(setup.rate, SAMPLE_RATE);
         self.read_buf = vec![0; setup.period * setup.channels as usize];
-        pcm.start()
-            .map_err(|e| self.err(format!("cannot start capture: {e}")))?;
-        self.pcm = Some((pcm, setup));
         Ok(())
     }
 
     /// Reads one period into `self.pending` (mono, 48 kHz).
     fn read_period(&mut self) -> Result<(), CaptureError> {
-        if self.pcm.is_none() {
-            self.reopen()?;
-        }
-        let Some((pcm, setup)) = &self.pcm else {
-            return Err(self.err("not open"));
-        };
+        self.open_if_closed()?;
+        let device = self.pcm.device().to_string();
+        let (pcm, setup, _) = self.pcm.get().map_err(|e| CaptureError::Stopped {
+            source_name: format!("ALSA capture {device}"),
+            reason: format!("cannot open for capture: {e}"),
+        })?;
         let started = Instant::now();
         // The IO handle borrows the PCM: decide inside, act on `self.pcm` after.
         let outcome = match pcm.io_i16() {
@@ -205,7 +105,7 @@ impl AlsaAudio {
                 // closes the device so that the next call reopens it.
                 Err(e) => match pcm.try_recover(e, true) {
                     Ok(()) => {
-                        warn!(device = %self.device, cause = %e, "ALSA capture overrun recovered");
+                        warn!(device = %device, cause = %e, "ALSA capture overrun recovered");
                         let _ = pcm.start();
                         Ok(None)
                     }
@@ -218,7 +118,7 @@ impl AlsaAudio {
             Ok(None) => return Ok(()),
             Err(reason) => {
                 let err = self.err(reason);
-                self.pcm = None;
+                self.pcm.close();
                 return Err(err);
             }
         };
@@ -241,17 +141,17 @@ impl AlsaAudio {
 
 impl AudioSource for AlsaAudio {
     fn name(&self) -> String {
-        format!("ALSA capture {}", self.device)
+        format!("ALSA capture {}", self.pcm.device())
     }
 
     fn next_frame(&mut self) -> Result<AudioFrame, CaptureError> {
-        while self.pending.len() < AUDIO_FRAME_SAMPLES {
+        while self.pending.len() < FRAME_SAMPLES {
             self.read_period()?;
         }
         if !self.paced_by_device {
             self.pacer.wait(self.clock.as_ref());
         }
-        let samples: Vec<i16> = self.pending.drain(..AUDIO_FRAME_SAMPLES).collect();
+        let samples: Vec<i16> = self.pending.drain(..FRAME_SAMPLES).collect();
         Ok(AudioFrame {
             samples,
             captured_at: self.clock.now(),
@@ -264,44 +164,6 @@ mod tests {
     use super::*;
     use crate::clock::RealClock;
 
-    #[test]
-    fn downmix_averages_channels() {
-        let mut out = Vec::new();
-        downmix(&[100, 300, -100, -300], 2, &mut out);
-        assert_eq!(out, vec![200, -200]);
-        out.clear();
-        downmix(&[1, 2, 3], 1, &mut out);
-        assert_eq!(out, vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn resampling_keeps_duration_and_tone() {
-        // 44.1 kHz -> 48 kHz over 1 s in 10 ms blocks: 48000 samples (within one), and a
-        // 440 Hz tone still crosses zero about 880 times.
-        let mut r = Resampler::new(44_100, 48_000);
-        let input: Vec<i16> = (0..44_100)
-            .map(|i| {
-                ((i as f64 / 44_100.0 * 440.0 * std::f64::consts::TAU).sin() * 10_000.0) as i16
-            })
-            .collect();
-        let mut out = Vec::new();
-        for block in input.chunks(441) {
-            r.process(block, &mut out);
-        }
-        assert!(
-            (out.len() as i64 - 48_000).abs() <= 2,
-            "{} samples",
-            out.len()
-        );
-        let crossings = out.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-        assert!(
-            (870..=890).contains(&crossings),
-            "{crossings} zero crossings"
-        );
-        let same = Resampler::new(48_000, 48_000);
-        assert!(!same.needed());
-    }
-
     /// alsa-lib's `null` device: opens, never blocks, reads silence; the source paces it to
     /// one 20 ms frame per 20 ms.
     #[test]
@@ -310,7 +172,7 @@ mod tests {
         let start = Instant::now();
         for _ in 0..25 {
             let f = src.next_frame().expect("frame");
-            assert_eq!(f.samples.len(), AUDIO_FRAME_SAMPLES);
+            assert_eq!(f.samples.len(), FRAME_SAMPLES);
         }
         let took = start.elapsed();
         assert!(

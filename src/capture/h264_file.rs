@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::h264::{split_access_units, AccessUnit, H264Source, ParamSets};
 use super::pacer::Pacer;
+use super::{AccessUnit, H264Source};
 use super::{CaptureError, VideoFormat};
 use crate::clock::Clock;
+use crate::h264::{split_access_units, ParamSets};
 
 /// Plays a `.h264` file in a loop.
 pub struct H264FileSource {

@@ -1,12 +1,16 @@
 //! Capture: where frames come from. Every source sits behind [`VideoSource`] or
 //! [`AudioSource`]; the synthetic ones are real sources (they pace themselves on a [`Clock`]),
 //! used by the demo and the tests, and the device sources plug in behind the same traits.
+//! Sources of already-encoded H.264 sit behind [`H264Source`].
+//!
+//! May import: `config` and the leaves (`clock`, `h264`, `audio`); it knows nothing of the
+//! encoders, the fan-out or peers.
 //!
 //! [`Clock`]: crate::clock::Clock
 
 pub mod alsa;
 pub mod convert;
-pub mod h264;
+pub mod encoded;
 pub mod h264_file;
 pub mod open;
 pub mod pacer;
@@ -15,6 +19,8 @@ pub mod synthetic;
 pub mod v4l2;
 
 use std::time::Instant;
+
+pub use encoded::{AccessUnit, H264Source};
 
 /// Errors from a capture device.
 #[derive(Debug, thiserror::Error)]
@@ -75,17 +81,20 @@ impl VideoFrame {
     }
 }
 
-/// 20 ms of 48 kHz mono audio.
+/// 20 ms of 48 kHz mono audio ([`crate::audio::FRAME_SAMPLES`] samples).
 #[derive(Debug, Clone)]
 pub struct AudioFrame {
     pub samples: Vec<i16>,
     pub captured_at: Instant,
 }
 
-/// Samples per 20 ms frame at 48 kHz.
-pub const AUDIO_FRAME_SAMPLES: usize = 960;
-/// The audio sample rate used end to end.
-pub const AUDIO_SAMPLE_RATE: u32 = 48_000;
+/// Where video comes from: raw pictures to encode, or H.264 to send as it is.
+pub enum VideoInput {
+    /// Raw frames, encoded once with openh264.
+    Raw(Box<dyn VideoSource>),
+    /// Already encoded by the camera (passthrough).
+    H264(Box<dyn H264Source>),
+}
 
 /// A source of video frames. `next_frame` blocks until the next frame is ready, so a source
 /// runs on its own thread.

@@ -4,16 +4,27 @@ use std::sync::Arc;
 
 use tracing::warn;
 
+use super::convert::PixelFormat;
 use super::h264_file::H264FileSource;
 use super::synthetic::{SyntheticAudio, SyntheticVideo};
-use super::{AudioSource, CaptureError, VideoFormat};
+use super::{AudioSource, CaptureError, VideoFormat, VideoInput};
 use crate::clock::Clock;
-use crate::config::{AudioSourceKind, Config, VideoSourceKind};
-use crate::encode::h264::H264Settings;
-use crate::media::VideoInput;
+use crate::config::{AudioSourceKind, CameraFormat, Config, VideoSourceKind};
 
-/// Opens the configured video source: raw frames with their encoder settings, or a source of
-/// H.264 that is passed through.
+/// The pixel format `video.format` asks for (`None` = auto).
+pub fn pixel_format(format: CameraFormat) -> Option<PixelFormat> {
+    match format {
+        CameraFormat::Auto => None,
+        CameraFormat::Yuyv => Some(PixelFormat::Yuyv),
+        CameraFormat::Nv12 => Some(PixelFormat::Nv12),
+        CameraFormat::Yu12 => Some(PixelFormat::Yu12),
+        CameraFormat::Mjpeg => Some(PixelFormat::Mjpeg),
+        CameraFormat::H264 => Some(PixelFormat::H264),
+    }
+}
+
+/// Opens the configured video source: raw frames to encode, or a source of H.264 that is
+/// passed through.
 pub fn video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, CaptureError> {
     let v = &config.video;
     let format = VideoFormat {
@@ -21,28 +32,19 @@ pub fn video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, Captu
         height: v.height,
         fps: v.fps,
     };
-    let h264 = H264Settings {
-        width: v.width,
-        height: v.height,
-        fps: v.fps,
-        bitrate_bps: v.bitrate_kbps * 1000,
-        keyframe_interval_frames: v.keyframe_interval_s * v.fps,
-    };
     Ok(match v.source {
-        VideoSourceKind::Synthetic => {
-            VideoInput::Raw(Box::new(SyntheticVideo::new(format, clock)), h264)
-        }
+        VideoSourceKind::Synthetic => VideoInput::Raw(Box::new(SyntheticVideo::new(format, clock))),
         VideoSourceKind::V4l2 => {
             let want = super::v4l2::Wanted {
                 width: v.width,
                 height: v.height,
                 fps: v.fps,
-                format: v.format.pixel_format(),
+                format: pixel_format(v.format),
             };
-            if v.format == crate::config::CameraFormat::H264 {
+            if v.format == CameraFormat::H264 {
                 VideoInput::H264(Box::new(super::v4l2::V4l2H264::new(&v.device, want)))
             } else {
-                VideoInput::Raw(Box::new(super::v4l2::V4l2Video::new(&v.device, want)), h264)
+                VideoInput::Raw(Box::new(super::v4l2::V4l2Video::new(&v.device, want)))
             }
         }
         VideoSourceKind::H264file => VideoInput::H264(Box::new(H264FileSource::open(

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::pacer::Pacer;
-use super::{
-    stamp, AudioFrame, AudioSource, CaptureError, VideoFormat, VideoFrame, VideoSource,
-    AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE,
-};
+use super::{stamp, AudioFrame, AudioSource, CaptureError, VideoFormat, VideoFrame, VideoSource};
+use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE};
 use crate::clock::Clock;
 
 /// BT.601 limited-range YUV of the classic colour bars.
@@ -140,8 +138,8 @@ impl AudioSource for SyntheticAudio {
 
     fn next_frame(&mut self) -> Result<AudioFrame, CaptureError> {
         let at = self.pacer.wait(self.clock.as_ref());
-        let step = std::f64::consts::TAU * self.tone_hz / AUDIO_SAMPLE_RATE as f64;
-        let samples = (0..AUDIO_FRAME_SAMPLES)
+        let step = std::f64::consts::TAU * self.tone_hz / SAMPLE_RATE as f64;
+        let samples = (0..FRAME_SAMPLES)
             .map(|_| {
                 let s = (self.phase.sin() * 8000.0) as i16;
                 self.phase = (self.phase + step) % std::f64::consts::TAU;

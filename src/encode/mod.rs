@@ -1,7 +1,8 @@
 //! Encoders: H.264 through openh264 and Opus through libopus. Each is owned by one capture
-//! thread; their output is fanned out by [`crate::media`].
+//! thread; their output is fanned out by [`crate::fanout`]. May import: `capture` (the frame
+//! types), `config`, and the leaves.
 
-pub mod h264;
+pub mod openh264;
 pub mod opus;
 
 /// Errors from an encoder.

@@ -1,7 +1,8 @@
 //! Opus: 48 kHz mono, 20 ms frames, VoIP tuning with in-band FEC.
 
 use super::EncodeError;
-use crate::capture::{AudioFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
+use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE};
+use crate::capture::AudioFrame;
 
 /// Largest Opus packet we accept from libopus (RFC 6716 recommends 1275 bytes per frame).
 const MAX_PACKET: usize = 1500;
@@ -22,12 +23,9 @@ fn err(what: &'static str) -> impl FnOnce(opus::Error) -> EncodeError {
 impl OpusEncoder {
     /// An encoder at `bitrate_bps`.
     pub fn new(bitrate_bps: u32) -> Result<Self, EncodeError> {
-        let mut inner = opus::Encoder::new(
-            AUDIO_SAMPLE_RATE,
-            opus::Channels::Mono,
-            opus::Application::Voip,
-        )
-        .map_err(err("create"))?;
+        let mut inner =
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
+                .map_err(err("create"))?;
         inner
             .set_bitrate(opus::Bitrate::Bits(bitrate_bps as i32))
             .map_err(err("bitrate"))?;
@@ -40,11 +38,11 @@ impl OpusEncoder {
 
     /// Encodes one 20 ms frame into one Opus packet.
     pub fn encode(&mut self, frame: &AudioFrame) -> Result<bytes::Bytes, EncodeError> {
-        if frame.samples.len() != AUDIO_FRAME_SAMPLES {
+        if frame.samples.len() != FRAME_SAMPLES {
             return Err(EncodeError::Opus {
                 what: "input",
                 reason: format!(
-                    "frame has {} samples, expected {AUDIO_FRAME_SAMPLES}",
+                    "frame has {} samples, expected {FRAME_SAMPLES}",
                     frame.samples.len()
                 ),
             });

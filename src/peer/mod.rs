@@ -1,16 +1,20 @@
-//! Peers: one webrtc-rs peer connection per viewer, all sending the shared tracks.
+//! Peers: one webrtc-rs peer connection per viewer, all sending the shared tracks of
+//! [`crate::fanout`]; the RTCP each viewer sends back (PLI/FIR) reaches the fan-out's keyframe
+//! requests, and a viewer's own audio goes to a [`ViewerAudio`] (talkback).
 //!
 //! webrtc-rs 0.17 never drops `on_*` closures, so they capture only channel senders and plain
-//! strings: everything else reaches the daemon as a [`PeerEvent`].
+//! strings: everything else reaches the daemon as a [`PeerEvent`]. May import: `fanout`,
+//! `config`, and the leaves; it knows nothing of signaling (the daemon translates).
 
-pub mod codecs;
-pub mod sdp;
+mod offer;
+mod remote;
+mod rtcp;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tracing::debug;
 use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::MediaEngine;
 use webrtc::api::setting_engine::SettingEngine;
@@ -20,20 +24,12 @@ use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::interceptor::registry::Registry;
 use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use webrtc::rtp_transceiver::rtp_codec::RTPCodecType;
-use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 use webrtc::track::track_local::TrackLocal;
-use webrtc::track::track_remote::TrackRemote;
 
 use crate::config::WebrtcConfig;
-use crate::media::KeyframeRequests;
-use crate::playback::TalkbackSender;
-use crate::signaling::protocol::CandidateInit;
+use crate::fanout::{codecs, KeyframeRequests};
 
 /// Errors from the WebRTC layer, with the session they concern.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +61,15 @@ pub enum PeerEvent {
     AnswerRejected { session: String, message: String },
 }
 
+/// Where a viewer's own audio (talkback) goes: RTP payloads, one call per packet. Called on
+/// the peer's tasks, so an implementation must not block.
+pub trait ViewerAudio: Send + Sync {
+    /// One Opus payload from `session`'s viewer.
+    fn packet(&self, session: &str, payload: bytes::Bytes);
+    /// `session`'s audio track ended.
+    fn ended(&self, session: &str);
+}
+
 /// Capacity of the peer event channel: the daemon drains it promptly and events are tiny.
 pub const PEER_EVENT_QUEUE: usize = 256;
 
@@ -76,7 +81,7 @@ pub struct PeerFactory {
     keyframes: Arc<KeyframeRequests>,
     events: mpsc::Sender<PeerEvent>,
     gather_timeout: Duration,
-    talkback: Option<TalkbackSender>,
+    talkback: Option<Arc<dyn ViewerAudio>>,
 }
 
 /// One viewer's peer connection.
@@ -100,7 +105,7 @@ impl PeerFactory {
         tracks: Vec<Arc<dyn TrackLocal + Send + Sync>>,
         keyframes: Arc<KeyframeRequests>,
         events: mpsc::Sender<PeerEvent>,
-        talkback: Option<TalkbackSender>,
+        talkback: Option<Arc<dyn ViewerAudio>>,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         codecs::register(&mut media).map_err(PeerError::Setup)?;
@@ -150,165 +155,10 @@ impl PeerFactory {
             talkback,
         })
     }
-
-    /// Seed steps 2–7: creates a peer connection with the tracks, creates the offer, sets it
-    /// as local description and waits (bounded) for ICE gathering so the returned SDP carries
-    /// the candidates. Later candidates arrive as [`PeerEvent::LocalCandidate`].
-    pub async fn create_offer(&self, session: &str) -> Result<(Peer, String), PeerError> {
-        let pc = Arc::new(
-            self.api
-                .new_peer_connection(self.rtc_config.clone())
-                .await
-                .map_err(step(session, "new peer connection"))?,
-        );
-        let peer = Peer {
-            session: session.to_string(),
-            pc: pc.clone(),
-        };
-        match self.offer_on(&peer).await {
-            Ok(sdp) => Ok((peer, sdp)),
-            Err(e) => {
-                peer.close().await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn offer_on(&self, peer: &Peer) -> Result<String, PeerError> {
-        let session = peer.session.as_str();
-        let pc = &peer.pc;
-        for track in &self.tracks {
-            let sender = pc
-                .add_track(track.clone())
-                .await
-                .map_err(step(session, "add track"))?;
-            tokio::spawn(read_rtcp(
-                sender,
-                self.keyframes.clone(),
-                session.to_string(),
-            ));
-        }
-
-        // Seed steps 20/23: the viewer's own tracks (talkback). The closure keeps only a
-        // channel sender and the session id (webrtc-rs never drops it).
-        let talkback = self.talkback.clone();
-        let id = session.to_string();
-        pc.on_track(Box::new(move |track, _receiver, _transceiver| {
-            tokio::spawn(read_remote_track(track, talkback.clone(), id.clone()));
-            Box::pin(async {})
-        }));
-
-        let events = self.events.clone();
-        let id = session.to_string();
-        pc.on_ice_candidate(Box::new(move |c| {
-            let events = events.clone();
-            let session = id.clone();
-            Box::pin(async move {
-                let candidate = c.and_then(|c| c.to_json().ok()).map(|j| j.candidate);
-                let _ = events
-                    .send(PeerEvent::LocalCandidate { session, candidate })
-                    .await;
-            })
-        }));
-        let events = self.events.clone();
-        let id = session.to_string();
-        pc.on_peer_connection_state_change(Box::new(move |state| {
-            let events = events.clone();
-            let session = id.clone();
-            Box::pin(async move {
-                debug!(%session, %state, "peer connection state");
-                let event = match state {
-                    RTCPeerConnectionState::Connected => PeerEvent::Connected { session },
-                    RTCPeerConnectionState::Failed => PeerEvent::Ended {
-                        session,
-                        reason: "ice_failed".into(),
-                    },
-                    RTCPeerConnectionState::Closed => PeerEvent::Ended {
-                        session,
-                        reason: "closed".into(),
-                    },
-                    _ => return,
-                };
-                let _ = events.send(event).await;
-            })
-        }));
-
-        let offer = pc
-            .create_offer(None)
-            .await
-            .map_err(step(session, "create offer"))?;
-        let mut gathered = pc.gathering_complete_promise().await;
-        pc.set_local_description(offer)
-            .await
-            .map_err(step(session, "set local description"))?;
-        if tokio::time::timeout(self.gather_timeout, gathered.recv())
-            .await
-            .is_err()
-        {
-            info!(
-                session,
-                timeout_ms = self.gather_timeout.as_millis() as u64,
-                "ICE gathering still running; publishing the offer, the rest will trickle"
-            );
-        }
-        let local = pc
-            .local_description()
-            .await
-            .ok_or_else(|| PeerError::Step {
-                session: session.to_string(),
-                step: "read local description",
-                source: webrtc::Error::ErrNoRemoteDescription,
-            })?;
-        Ok(local.sdp)
-    }
-}
-
-async fn read_rtcp(sender: Arc<RTCRtpSender>, keyframes: Arc<KeyframeRequests>, session: String) {
-    while let Ok((packets, _)) = sender.read_rtcp().await {
-        for p in packets {
-            let any = p.as_any();
-            if any.downcast_ref::<PictureLossIndication>().is_some() {
-                debug!(%session, "PLI: keyframe requested");
-                keyframes.request();
-            } else if any.downcast_ref::<FullIntraRequest>().is_some() {
-                debug!(%session, "FIR: keyframe requested");
-                keyframes.request();
-            }
-        }
-    }
-}
-
-/// Reads a viewer's track until the connection closes: Opus goes to talkback (when on), any
-/// other media is read and dropped so its buffers never fill.
-async fn read_remote_track(
-    track: Arc<TrackRemote>,
-    talkback: Option<TalkbackSender>,
-    session: String,
-) {
-    let is_audio = track.kind() == RTPCodecType::Audio;
-    let talkback = talkback.filter(|_| is_audio);
-    info!(
-        %session,
-        kind = %track.kind(),
-        codec = %track.codec().capability.mime_type,
-        talkback = talkback.is_some(),
-        "viewer sends a track"
-    );
-    while let Ok((packet, _)) = track.read_rtp().await {
-        if let Some(tb) = &talkback {
-            if !packet.payload.is_empty() {
-                tb.packet(&session, packet.payload);
-            }
-        }
-    }
-    if let Some(tb) = &talkback {
-        tb.ended(&session);
-    }
-    debug!(%session, "viewer track ended");
 }
 
 impl Peer {
-    /// Seed step 22: the viewer's answer becomes the remote description.
+    /// The viewer's answer becomes the remote description.
     pub async fn apply_answer(&self, sdp: String) -> Result<(), PeerError> {
         let desc =
             RTCSessionDescription::answer(sdp).map_err(step(&self.session, "parse answer"))?;
@@ -319,13 +169,7 @@ impl Peer {
     }
 
     /// Adds one of the viewer's trickled candidates (an empty one ends the trickle).
-    pub async fn add_candidate(&self, c: &CandidateInit) -> Result<(), PeerError> {
-        let init = RTCIceCandidateInit {
-            candidate: c.candidate.clone(),
-            sdp_mid: c.sdp_mid.clone(),
-            sdp_mline_index: c.sdp_mline_index,
-            username_fragment: c.username_fragment.clone(),
-        };
+    pub async fn add_candidate(&self, init: RTCIceCandidateInit) -> Result<(), PeerError> {
         self.pc
             .add_ice_candidate(init)
             .await

@@ -4,4 +4,5 @@
 
 pub mod mqtt;
 pub mod protocol;
+pub mod sdp;
 pub mod session;

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::protocol::{Status, Topics};
+use crate::backoff::Backoff;
 use crate::config::{BrokerUrl, MqttConfig};
 
 /// Largest MQTT packet in either direction: SDPs with many candidates exceed rumqttc's
@@ -20,8 +21,9 @@ pub const MAX_PACKET: usize = 256 * 1024;
 pub const REQUEST_QUEUE: usize = 256;
 /// Events waiting for the daemon.
 pub const EVENT_QUEUE: usize = 256;
-const BACKOFF_MIN: Duration = Duration::from_millis(250);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// First and largest wait before reconnecting (rumqttc reconnects at once by itself).
+const RECONNECT_MIN: Duration = Duration::from_millis(250);
+const RECONNECT_MAX: Duration = Duration::from_secs(30);
 
 /// Errors of the signaling connection.
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +225,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let broker = eventloop.mqtt_options.broker_address();
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
     loop {
         let event = tokio::select! {
             e = eventloop.poll() => e,
@@ -242,7 +244,7 @@ async fn run(
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 info!(broker = ?broker, "MQTT connected");
-                backoff = BACKOFF_MIN;
+                backoff.succeeded();
                 let filters = subscriptions
                     .iter()
                     .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
@@ -268,15 +270,15 @@ async fn run(
             }
             Ok(_) => {}
             Err(e) => {
-                warn!(broker = ?broker, cause = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection lost; reconnecting");
+                let wait = backoff.failed();
+                warn!(broker = ?broker, cause = %e, retry_in_ms = wait.as_millis() as u64, "MQTT connection lost; reconnecting");
                 let _ = tx.try_send(MqttEvent::Disconnected {
                     reason: e.to_string(),
                 });
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = stopped(&mut stop) => break,
                 }
-                backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
     }

@@ -1,0 +1,274 @@
+//! The event loop: MQTT messages, peer events, finished standby offers, the session machine's
+//! deadlines, the watchdog and shutdown, each turned into an [`Event`] for the machine.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::outbox::Outbox;
+use super::peers::Peers;
+use crate::fanout::Fanout;
+use crate::peer::{Peer, PeerError, PeerEvent, PeerFactory};
+use crate::signaling::mqtt::MqttEvent;
+use crate::signaling::protocol::{self, Inbound};
+use crate::signaling::sdp;
+use crate::signaling::session::{Event, Sessions};
+use crate::systemd::Notifier;
+
+/// A standby peer and its offer, or why it could not be made.
+pub(super) struct Prepared {
+    pub session: String,
+    pub result: Result<(Peer, String), PeerError>,
+}
+
+/// The daemon's state while it runs.
+pub(super) struct Daemon {
+    pub(super) machine: Sessions,
+    pub(super) factory: Arc<PeerFactory>,
+    pub(super) fanout: Fanout,
+    pub(super) out: Outbox,
+    pub(super) peers: Peers,
+    pub(super) prepared_tx: mpsc::Sender<Prepared>,
+    peer_tx: mpsc::Sender<PeerEvent>,
+    notifier: Notifier,
+    broker_up: bool,
+}
+
+impl Daemon {
+    pub fn new(
+        machine: Sessions,
+        factory: Arc<PeerFactory>,
+        fanout: Fanout,
+        out: Outbox,
+        prepared_tx: mpsc::Sender<Prepared>,
+        peer_tx: mpsc::Sender<PeerEvent>,
+    ) -> Self {
+        Self {
+            machine,
+            factory,
+            fanout,
+            out,
+            peers: Peers::default(),
+            prepared_tx,
+            peer_tx,
+            notifier: Notifier::from_env(),
+            broker_up: false,
+        }
+    }
+
+    /// The fan-out, to stop it once the loop has ended.
+    pub fn into_fanout(self) -> Fanout {
+        self.fanout
+    }
+
+    pub async fn event_loop(
+        &mut self,
+        mut mqtt_rx: mpsc::Receiver<MqttEvent>,
+        mut peer_rx: mpsc::Receiver<PeerEvent>,
+        mut prepared_rx: mpsc::Receiver<Prepared>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        // Ready: media runs, the page server listens, the MQTT task is connecting. Readiness
+        // does not wait for the broker: a broker that is down at boot must not fail the service.
+        self.notifier
+            .notify("READY=1\nSTATUS=started, connecting to the broker");
+        self.feed(Event::Start);
+        // The watchdog is pinged from this loop, so a stuck loop gets the service restarted.
+        let mut watchdog = crate::systemd::watchdog_interval()
+            .map(|period| tokio::time::interval_at(tokio::time::Instant::now(), period));
+        // Camera and microphone state, re-published in the status when it changes.
+        let mut sources_check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            let watchdog_tick = async {
+                match watchdog.as_mut() {
+                    Some(w) => {
+                        w.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let deadline = self.machine.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut shutdown => {
+                    info!("shutting down");
+                    self.notifier.notify("STOPPING=1");
+                    self.feed(Event::Shutdown);
+                    break;
+                }
+                _ = watchdog_tick => self.notifier.notify("WATCHDOG=1"),
+                _ = sources_check.tick() => self.check_sources(),
+                Some(ev) = mqtt_rx.recv() => self.on_mqtt(ev),
+                Some(ev) = peer_rx.recv() => self.on_peer(ev),
+                Some(p) = prepared_rx.recv() => self.on_prepared(p),
+                _ = sleep => {
+                    let actions = self.machine.handle_timeout(Instant::now());
+                    self.execute(actions);
+                }
+            }
+        }
+    }
+
+    /// Publishes the status again when a capture device failed or came back.
+    fn check_sources(&mut self) {
+        let has_audio = self.fanout.audio_track.is_some();
+        let now = super::status::sources(&self.fanout.stats, has_audio);
+        if self.out.status.sources.as_ref() != Some(&now) {
+            info!(video = %now.video, audio = ?now.audio, "capture devices changed state");
+            self.out.status.sources = Some(now);
+            if self.broker_up {
+                self.out.publish_status();
+            }
+        }
+    }
+
+    /// One line for `systemctl status rtcam`.
+    pub(super) fn notify_status(&self) {
+        if !self.notifier.enabled() {
+            return;
+        }
+        let broker = if self.broker_up {
+            "broker connected"
+        } else {
+            "broker unreachable, retrying"
+        };
+        self.notifier.notify(&format!(
+            "STATUS={broker}; viewers {}/{}",
+            self.out.status.viewers.unwrap_or(0),
+            self.out.status.max_viewers.unwrap_or(0)
+        ));
+    }
+
+    pub(super) fn feed(&mut self, event: Event) {
+        debug!(?event, "session event");
+        let actions = self.machine.handle(Instant::now(), event);
+        self.execute(actions);
+    }
+
+    fn on_mqtt(&mut self, ev: MqttEvent) {
+        match ev {
+            MqttEvent::Connected => {
+                self.broker_up = true;
+                self.notify_status();
+                self.feed(Event::MqttConnected)
+            }
+            MqttEvent::Disconnected { reason } => {
+                debug!(%reason, "MQTT down");
+                if self.broker_up {
+                    self.broker_up = false;
+                    self.notify_status();
+                }
+            }
+            MqttEvent::Message { topic, payload } => self.on_message(&topic, &payload),
+        }
+    }
+
+    fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        let event = match protocol::parse_inbound(self.out.topics(), topic, payload) {
+            Ok(Some(Inbound::Answer {
+                session,
+                viewer,
+                sdp,
+            })) => {
+                info!(%session, %viewer, "answer received");
+                Event::Answer {
+                    session,
+                    viewer,
+                    sdp,
+                }
+            }
+            Ok(Some(Inbound::Candidate {
+                session,
+                viewer,
+                candidate,
+            })) => Event::Candidate {
+                session,
+                viewer,
+                candidate,
+            },
+            Ok(Some(Inbound::Hangup {
+                session,
+                viewer,
+                reason,
+            })) => {
+                info!(%session, %viewer, %reason, "viewer hung up");
+                Event::Hangup {
+                    session,
+                    viewer,
+                    reason,
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                warn!(topic = %e.topic, reason = %e.reason, "refused a viewer message");
+                let Some(viewer) = e.viewer else {
+                    return;
+                };
+                Event::BadRequest {
+                    session: e.session,
+                    viewer,
+                    message: e.reason,
+                }
+            }
+        };
+        self.feed(event);
+    }
+
+    fn on_peer(&mut self, ev: PeerEvent) {
+        let event = match ev {
+            PeerEvent::LocalCandidate { session, candidate } => {
+                Event::LocalCandidate { session, candidate }
+            }
+            PeerEvent::Connected { session } => {
+                info!(%session, "viewer connected");
+                Event::PeerConnected { session }
+            }
+            PeerEvent::Ended { session, reason } => {
+                if self.peers.contains(&session) {
+                    info!(%session, %reason, "peer connection ended");
+                }
+                Event::PeerEnded { session, reason }
+            }
+            PeerEvent::AnswerRejected { session, message } => {
+                warn!(%session, %message, "answer rejected");
+                Event::AnswerRejected { session, message }
+            }
+        };
+        self.feed(event);
+    }
+
+    fn on_prepared(&mut self, p: Prepared) {
+        let session = p.session;
+        match p.result {
+            Ok((peer, offer_sdp)) => {
+                info!(
+                    %session,
+                    candidates = sdp::candidate_count(&offer_sdp),
+                    sdp_bytes = offer_sdp.len(),
+                    "standby offer ready"
+                );
+                self.peers.add(peer, self.peer_tx.clone());
+                self.feed(Event::StandbyReady {
+                    session,
+                    sdp: offer_sdp,
+                });
+            }
+            Err(e) => {
+                warn!(%session, cause = %e, "could not prepare a standby offer");
+                self.feed(Event::StandbyFailed {
+                    session,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The session machine's actions, carried out: peers are created and commanded, messages
+//! published, the fan-out told how many viewers watch.
+
+use tracing::info;
+
+use super::event_loop::{Daemon, Prepared};
+use super::peers::PeerCommand;
+use crate::signaling::session::Action;
+
+impl Daemon {
+    pub(super) fn execute(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            self.execute_one(action);
+        }
+    }
+
+    fn execute_one(&mut self, action: Action) {
+        match action {
+            Action::PrepareStandby { session } => {
+                let factory = self.factory.clone();
+                let tx = self.prepared_tx.clone();
+                tokio::spawn(async move {
+                    let result = factory.create_offer(&session).await;
+                    let _ = tx.send(Prepared { session, result }).await;
+                });
+            }
+            Action::PublishOffer { session, sdp } => self.out.offer(session, sdp),
+            Action::ClearOffer => self.out.clear_offer(),
+            Action::ApplyAnswer { session, sdp } => {
+                self.peers.send(&session, PeerCommand::Answer(sdp))
+            }
+            Action::ApplyCandidate { session, candidate } => {
+                self.peers.send(&session, PeerCommand::Candidate(candidate))
+            }
+            Action::PublishCandidate { session, candidate } => {
+                self.out.device_candidate(&session, &candidate)
+            }
+            Action::ClosePeer {
+                session,
+                reason,
+                notify,
+            } => {
+                self.peers.close(&session);
+                if notify {
+                    self.out.hangup(&session, reason);
+                }
+            }
+            Action::SendError {
+                session,
+                viewer,
+                code,
+                message,
+            } => {
+                info!(%session, %viewer, ?code, %message, "telling viewer");
+                self.out.error(&session, viewer, code, message);
+            }
+            Action::PublishStatus { viewers } => {
+                self.out.status.viewers = Some(viewers);
+                self.out.publish_status();
+                self.notify_status();
+            }
+            Action::PublishOffline => self.out.offline(),
+            Action::SetActiveViewers { connected } => self.fanout.set_active_viewers(connected),
+            Action::RequestKeyframe => self.fanout.keyframes.request(),
+        }
+    }
+}

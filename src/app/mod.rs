@@ -1,0 +1,157 @@
+//! The daemon: the only module that knows every other. It opens the sources, starts the
+//! fan-out, the talkback player, the page server and the MQTT task, then runs the event loop
+//! that feeds the sans-IO session machine ([`crate::signaling::session`]) and carries out its
+//! actions against peers and the broker.
+//!
+//! - [`event_loop`]: the `select!` over MQTT, peers, timers and shutdown; events in.
+//! - [`executor`]: the machine's actions out.
+//! - [`outbox`]: what the device publishes, behind the [`outbox::Publish`] seam.
+//! - [`peers`]: one task per peer connection, applying its commands in order.
+//! - [`status`]: the retained status and what the capture devices report.
+
+mod event_loop;
+mod executor;
+pub mod outbox;
+mod peers;
+pub mod status;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::capture::open;
+use crate::clock::{Clock, RealClock};
+use crate::config::{Config, ConfigError};
+use crate::encode::openh264::H264Settings;
+use crate::encode::EncodeError;
+use crate::fanout::{AudioInput, Fanout};
+use crate::peer::{PeerError, PeerFactory, ViewerAudio, PEER_EVENT_QUEUE};
+use crate::signaling::mqtt::{self, MqttError};
+use crate::signaling::protocol::{self, Topics};
+use crate::signaling::session::{SessionSettings, Sessions};
+use crate::talkback::{Talkback, TalkbackError};
+use event_loop::Daemon;
+use outbox::Outbox;
+
+/// Errors that stop the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error(transparent)]
+    Mqtt(#[from] MqttError),
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error(transparent)]
+    Talkback(#[from] TalkbackError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
+}
+
+/// Standby offers finished by their tasks, waiting for the event loop.
+const PREPARED_QUEUE: usize = 16;
+
+/// Runs the daemon until `shutdown` resolves, then goes offline cleanly.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    config.validate()?;
+    crate::install_crypto_provider();
+    let clock: Arc<dyn Clock> = Arc::new(RealClock);
+    let device_id = config.resolved_device_id();
+    let topics = Topics::new(&config.mqtt.prefix, &device_id);
+
+    let audio = open::audio(&config, clock.clone()).map(|source| AudioInput {
+        source,
+        bitrate_bps: config.audio.bitrate_kbps * 1000,
+    });
+    let fanout = Fanout::start(
+        open::video(&config, clock.clone())?,
+        H264Settings::from_config(&config.video),
+        audio,
+        clock,
+    )?;
+
+    // Talkback only makes sense with an audio m-line to receive it on.
+    let talkback = match crate::talkback::open_sink(&config.audio.talkback_target()?)? {
+        Some(sink) if config.audio.enabled => Some(Talkback::start(sink)?),
+        Some(_) => {
+            warn!("audio.talkback_device is set but audio is disabled: talkback is off");
+            None
+        }
+        None => None,
+    };
+
+    let (peer_tx, peer_rx) = mpsc::channel(PEER_EVENT_QUEUE);
+    let mut tracks: Vec<Arc<dyn webrtc::track::track_local::TrackLocal + Send + Sync>> =
+        vec![fanout.video_track.clone()];
+    if let Some(a) = &fanout.audio_track {
+        tracks.push(a.clone());
+    }
+    let viewer_audio = talkback
+        .as_ref()
+        .map(|t| Arc::new(t.sender()) as Arc<dyn ViewerAudio>);
+    let factory = Arc::new(PeerFactory::new(
+        &config.webrtc,
+        tracks,
+        fanout.keyframes.clone(),
+        peer_tx.clone(),
+        viewer_audio,
+    )?);
+
+    let client_id = if config.mqtt.client_id.is_empty() {
+        format!("rtcam-{device_id}")
+    } else {
+        config.mqtt.client_id.clone()
+    };
+    let opts = mqtt::options(&config.mqtt, &client_id, &topics)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    if !config.http.listen.is_empty() {
+        crate::http::start(&config, &device_id, stop_rx.clone()).await?;
+    }
+    let (publisher, mqtt_rx, mqtt_task) = mqtt::start(opts, topics.device_subscriptions(), stop_rx);
+    info!(
+        device = %device_id,
+        topic_root = %topics.root(),
+        broker = %config.mqtt.url,
+        max_viewers = config.webrtc.max_viewers,
+        "rtcam starting"
+    );
+
+    let machine = Sessions::new(
+        SessionSettings {
+            max_viewers: config.webrtc.max_viewers,
+            connect_timeout: Duration::from_secs(config.webrtc.connect_timeout_s),
+        },
+        protocol::new_session_id,
+    );
+    let (prepared_tx, prepared_rx) = mpsc::channel(PREPARED_QUEUE);
+    let outbox = Outbox::new(
+        topics,
+        Box::new(publisher.clone()),
+        status::template(&config, talkback.is_some()),
+    );
+    let mut daemon = Daemon::new(machine, factory, fanout, outbox, prepared_tx, peer_tx);
+    daemon
+        .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
+        .await;
+
+    publisher.disconnect();
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(3), mqtt_task).await;
+    // Peers close on their own tasks; give them a moment to send their DTLS close.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    daemon.into_fanout().stop();
+    if let Some(t) = talkback {
+        t.stop();
+    }
+    info!("rtcam stopped");
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! The sections of the file (`[mqtt]`, `[video]`, `[audio]`, `[webrtc]`, `[http]`): plain
+//! data with a doc comment and default on every field.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{invalid, ConfigError};
+
+/// `[mqtt]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker URL. Default `mqtt://127.0.0.1:1883`.
+    pub url: String,
+    /// Topic prefix. Default `rtcam`.
+    pub prefix: String,
+    /// User name; empty = anonymous. Default empty.
+    pub username: String,
+    /// Password. Default empty.
+    pub password: String,
+    /// Client id; empty = `rtcam-{device_id}`. Default empty.
+    pub client_id: String,
+    /// Keep-alive in seconds. Default 30.
+    pub keep_alive_s: u64,
+}
+
+/// Where video frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoSourceKind {
+    /// Moving test pattern with an embedded frame stamp.
+    Synthetic,
+    /// A recorded H.264 elementary stream (`video.file`), sent as it is (passthrough).
+    H264file,
+    /// A V4L2 camera (`video.device`, `video.format`).
+    V4l2,
+}
+
+/// `video.format` for V4L2 cameras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraFormat {
+    /// The first raw format that offers the size and rate: YU12, NV12, YUYV, MJPEG.
+    Auto,
+    Yuyv,
+    Nv12,
+    Yu12,
+    Mjpeg,
+    /// The camera's own H.264, passed through without re-encoding.
+    H264,
+}
+
+/// Where audio frames come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioSourceKind {
+    /// 48 kHz mono tone.
+    Synthetic,
+    /// An ALSA capture device (`audio.device`).
+    Alsa,
+}
+
+/// `[video]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// Source. Default `synthetic`.
+    pub source: VideoSourceKind,
+    /// Annex B H.264 file for `source = "h264file"`. Default empty.
+    pub file: String,
+    /// V4L2 device for `source = "v4l2"`. Default `/dev/video0`.
+    pub device: String,
+    /// V4L2 pixel format. Default `auto`.
+    pub format: CameraFormat,
+    /// Width in pixels. Default 640.
+    pub width: u32,
+    /// Height in pixels. Default 480.
+    pub height: u32,
+    /// Frames per second. Default 30.
+    pub fps: u32,
+    /// Encoder target bitrate in kbit/s. Default 1500.
+    pub bitrate_kbps: u32,
+    /// Seconds between periodic keyframes. Default 2.
+    pub keyframe_interval_s: u32,
+}
+
+/// `[audio]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    /// Whether the offer carries an audio track. Default true.
+    pub enabled: bool,
+    /// Source. Default `synthetic`.
+    pub source: AudioSourceKind,
+    /// ALSA capture device for `source = "alsa"`. Default `default`.
+    pub device: String,
+    /// Synthetic tone frequency in Hz. Default 440.
+    pub tone_hz: u32,
+    /// Opus bitrate in kbit/s. Default 32.
+    pub bitrate_kbps: u32,
+    /// Where viewers' talkback is played: empty = off, `wav:PATH` = a WAV file, otherwise an
+    /// ALSA playback device. Default empty. Files written before rtcam 0.2 call it
+    /// `playback_device`, which is still accepted.
+    #[serde(alias = "playback_device")]
+    pub talkback_device: String,
+}
+
+/// Where talkback audio goes (`audio.talkback_device`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TalkbackTarget {
+    /// Talkback is off: viewers' audio is received and dropped.
+    Off,
+    /// 48 kHz mono 16-bit WAV file, rewritten from the start at daemon start.
+    WavFile(PathBuf),
+    /// An ALSA playback device (`default`, `hw:1,0`, `plughw:CARD=…`, `null`).
+    Alsa(String),
+}
+
+impl AudioConfig {
+    /// Parses `talkback_device`.
+    pub fn talkback_target(&self) -> Result<TalkbackTarget, ConfigError> {
+        let d = self.talkback_device.trim();
+        if d.is_empty() {
+            Ok(TalkbackTarget::Off)
+        } else if let Some(path) = d.strip_prefix("wav:") {
+            if path.is_empty() {
+                return Err(invalid("audio.talkback_device", "`wav:` needs a file path"));
+            }
+            Ok(TalkbackTarget::WavFile(PathBuf::from(path)))
+        } else {
+            Ok(TalkbackTarget::Alsa(d.to_string()))
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the viewer page server, e.g. `0.0.0.0:8080`; empty = off. Default empty.
+    pub listen: String,
+    /// Directory with the built viewer; empty = search the usual places. Default empty.
+    pub root: String,
+    /// The broker's WebSocket URL as browsers reach it (`{host}` = the page's host);
+    /// empty = derived from `mqtt.url`. Default empty.
+    pub broker_url: String,
+}
+
+/// One STUN or TURN server (`[[webrtc.ice_servers]]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    pub username: String,
+    /// TURN credential.
+    pub credential: String,
+}
+
+/// `[webrtc]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebrtcConfig {
+    /// Viewers at once. Default 4.
+    pub max_viewers: usize,
+    /// Bounded wait for ICE gathering before an offer is published, ms. Default 2000.
+    pub ice_gather_timeout_ms: u64,
+    /// Time a claimed session has to connect, s. Default 30.
+    pub connect_timeout_s: u64,
+    /// 1:1 NAT addresses to advertise. Default none.
+    pub nat_1to1_ips: Vec<String>,
+    /// Offer loopback candidates. Default false.
+    pub include_loopback: bool,
+    /// STUN/TURN servers. Default none.
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            url: "mqtt://127.0.0.1:1883".into(),
+            prefix: "rtcam".into(),
+            username: String::new(),
+            password: String::new(),
+            client_id: String::new(),
+            keep_alive_s: 30,
+        }
+    }
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        Self {
+            source: VideoSourceKind::Synthetic,
+            file: String::new(),
+            device: "/dev/video0".into(),
+            format: CameraFormat::Auto,
+            width: 640,
+            height: 480,
+            fps: 30,
+            bitrate_kbps: 1500,
+            keyframe_interval_s: 2,
+        }
+    }
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            source: AudioSourceKind::Synthetic,
+            device: "default".into(),
+            tone_hz: 440,
+            bitrate_kbps: 32,
+            talkback_device: String::new(),
+        }
+    }
+}
+
+impl Default for WebrtcConfig {
+    fn default() -> Self {
+        Self {
+            max_viewers: 4,
+            ice_gather_timeout_ms: 2000,
+            connect_timeout_s: 30,
+            nat_1to1_ips: Vec::new(),
+            include_loopback: false,
+            ice_servers: Vec::new(),
+        }
+    }
+}

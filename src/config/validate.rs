@@ -1,0 +1,127 @@
+//! Start-up validation: ranges and formats, with an error that names the key.
+
+use super::broker_url::BrokerUrl;
+use super::{invalid, valid_id_char, Config, ConfigError, VideoSourceKind};
+
+impl Config {
+    /// Checks ranges and formats; the error names the offending key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.device_id.chars().all(valid_id_char) {
+            return Err(invalid(
+                "device_id",
+                "only letters, digits, '-', '_' and '.' are allowed",
+            ));
+        }
+        if self.mqtt.prefix.is_empty()
+            || self
+                .mqtt
+                .prefix
+                .split('/')
+                .any(|p| p.is_empty() || !p.chars().all(valid_id_char))
+        {
+            return Err(invalid(
+                "mqtt.prefix",
+                "must be one or more '/'-separated parts of letters, digits, '-', '_', '.'",
+            ));
+        }
+        BrokerUrl::parse(&self.mqtt.url)?;
+        if !(5..=600).contains(&self.mqtt.keep_alive_s) {
+            return Err(invalid("mqtt.keep_alive_s", "must be 5..=600"));
+        }
+        let v = &self.video;
+        if v.width < 128 || v.height < 96 || v.width % 2 != 0 || v.height % 2 != 0 {
+            return Err(invalid(
+                "video.width/video.height",
+                format!("{}x{} must be even and at least 128x96", v.width, v.height),
+            ));
+        }
+        if v.width > 3840 || v.height > 2160 {
+            return Err(invalid("video.width/video.height", "at most 3840x2160"));
+        }
+        if v.source == VideoSourceKind::H264file && v.file.is_empty() {
+            return Err(invalid(
+                "video.file",
+                "source = \"h264file\" needs the path of an Annex B .h264 file",
+            ));
+        }
+        if !(1..=60).contains(&v.fps) {
+            return Err(invalid("video.fps", "must be 1..=60"));
+        }
+        if !(100..=20_000).contains(&v.bitrate_kbps) {
+            return Err(invalid("video.bitrate_kbps", "must be 100..=20000"));
+        }
+        if !(1..=600).contains(&v.keyframe_interval_s) {
+            return Err(invalid("video.keyframe_interval_s", "must be 1..=600"));
+        }
+        if !(6..=510).contains(&self.audio.bitrate_kbps) {
+            return Err(invalid("audio.bitrate_kbps", "must be 6..=510"));
+        }
+        if !(20..=20_000).contains(&self.audio.tone_hz) {
+            return Err(invalid("audio.tone_hz", "must be 20..=20000"));
+        }
+        self.audio.talkback_target()?;
+        if !self.http.listen.is_empty() {
+            self.http
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    invalid(
+                        "http.listen",
+                        format!("{:?} is not an address like 0.0.0.0:8080", self.http.listen),
+                    )
+                })?;
+        }
+        let b = &self.http.broker_url;
+        let websocket = b.starts_with("ws://") || b.starts_with("wss://");
+        if !b.is_empty() && !websocket {
+            return Err(invalid(
+                "http.broker_url",
+                "must be a ws:// or wss:// URL (browsers speak MQTT over WebSocket only)",
+            ));
+        }
+        let w = &self.webrtc;
+        if !(1..=32).contains(&w.max_viewers) {
+            return Err(invalid("webrtc.max_viewers", "must be 1..=32"));
+        }
+        if !(100..=30_000).contains(&w.ice_gather_timeout_ms) {
+            return Err(invalid(
+                "webrtc.ice_gather_timeout_ms",
+                "must be 100..=30000",
+            ));
+        }
+        if !(5..=600).contains(&w.connect_timeout_s) {
+            return Err(invalid("webrtc.connect_timeout_s", "must be 5..=600"));
+        }
+        for ip in &w.nat_1to1_ips {
+            ip.parse::<std::net::IpAddr>().map_err(|_| {
+                invalid(
+                    "webrtc.nat_1to1_ips",
+                    format!("{ip:?} is not an IP address"),
+                )
+            })?;
+        }
+        for server in &w.ice_servers {
+            if server.urls.is_empty() {
+                return Err(invalid("webrtc.ice_servers.urls", "needs at least one URL"));
+            }
+            for url in &server.urls {
+                let ok = ["stun:", "stuns:", "turn:", "turns:"]
+                    .iter()
+                    .any(|p| url.starts_with(p));
+                if !ok {
+                    return Err(invalid(
+                        "webrtc.ice_servers.urls",
+                        format!("{url:?} must start with stun:, stuns:, turn: or turns:"),
+                    ));
+                }
+                if url.starts_with("turn") && server.username.is_empty() {
+                    return Err(invalid(
+                        "webrtc.ice_servers.username",
+                        format!("TURN server {url:?} needs a username and credential"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! Fan-out: one capture+encode thread per kind, its output sent to every viewer through one
+//! shared [`TrackLocalStaticSample`] per kind (the encode happens once, whatever the number of
+//! viewers). Keyframe requests come back from the peers through [`KeyframeRequests`].
+//!
+//! Back-pressure: a capture thread hands access units to its track writer through a bounded
+//! channel ([`VIDEO_QUEUE`], [`AUDIO_QUEUE`] entries). When the writer falls behind the frame
+//! is dropped and a keyframe requested, so capture never waits on the network and no queue
+//! grows. While no viewer is connected the video thread keeps capturing but skips encoding.
+//!
+//! May import: `encode`, `capture`, `config`, and the leaves.
+
+mod audio;
+pub mod codecs;
+pub mod keyframe;
+mod passthrough;
+mod retry;
+mod sample;
+mod video;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+use crate::capture::{AudioSource, VideoInput};
+use crate::clock::Clock;
+use crate::encode::openh264::{H264Encoder, H264Settings};
+use crate::encode::opus::OpusEncoder;
+use crate::encode::EncodeError;
+pub use keyframe::KeyframeRequests;
+pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN};
+use sample::SampleOut;
+
+/// Encoded video frames waiting for the track writer.
+pub const VIDEO_QUEUE: usize = 4;
+/// Encoded audio packets waiting for the track writer (160 ms).
+pub const AUDIO_QUEUE: usize = 8;
+
+/// Counters for logs and tests.
+#[derive(Debug, Default)]
+pub struct FanoutStats {
+    pub video_frames_captured: AtomicU64,
+    pub video_frames_encoded: AtomicU64,
+    pub video_frames_dropped: AtomicU64,
+    pub video_keyframes: AtomicU64,
+    pub audio_packets: AtomicU64,
+    /// Whether the video source is failing (unplugged, erroring) right now.
+    pub video_failing: AtomicBool,
+    /// Whether the audio source is failing right now.
+    pub audio_failing: AtomicBool,
+}
+
+/// The audio half of the fan-out's input: a source and its Opus bitrate.
+pub struct AudioInput {
+    pub source: Box<dyn AudioSource>,
+    pub bitrate_bps: u32,
+}
+
+/// Handle on the running fan-out.
+pub struct Fanout {
+    /// The H.264 track every peer sends.
+    pub video_track: Arc<TrackLocalStaticSample>,
+    /// The Opus track, when audio is enabled.
+    pub audio_track: Option<Arc<TrackLocalStaticSample>>,
+    /// Keyframe requests from peers.
+    pub keyframes: Arc<KeyframeRequests>,
+    /// Counters.
+    pub stats: Arc<FanoutStats>,
+    active_viewers: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Fanout {
+    /// Starts capture and encoding on their own threads and the track writers on the current
+    /// tokio runtime. Encoder set-up errors are returned before anything runs. `h264` is used
+    /// when the video input is raw pictures.
+    pub fn start(
+        video: VideoInput,
+        h264: H264Settings,
+        audio: Option<AudioInput>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, EncodeError> {
+        let video_track = Arc::new(TrackLocalStaticSample::new(
+            codecs::h264_capability(),
+            "video".into(),
+            "rtcam".into(),
+        ));
+        let keyframes = Arc::new(KeyframeRequests::default());
+        let stats = Arc::new(FanoutStats::default());
+        let active_viewers = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+
+        let out = SampleOut::start(video_track.clone(), VIDEO_QUEUE, "video");
+        match video {
+            VideoInput::Raw(source) => {
+                let ctx = video::VideoThread {
+                    source,
+                    encoder: H264Encoder::new(h264)?,
+                    out,
+                    clock: clock.clone(),
+                    keyframes: keyframes.clone(),
+                    stats: stats.clone(),
+                    active: active_viewers.clone(),
+                    stop: stop.clone(),
+                    frame_duration: Duration::from_secs(1) / h264.fps.max(1),
+                };
+                threads.push(spawn_thread("rtcam-video", move || ctx.run()));
+            }
+            VideoInput::H264(source) => {
+                let ctx = passthrough::PassthroughThread {
+                    source,
+                    out,
+                    clock: clock.clone(),
+                    keyframes: keyframes.clone(),
+                    stats: stats.clone(),
+                    active: active_viewers.clone(),
+                    stop: stop.clone(),
+                };
+                threads.push(spawn_thread("rtcam-video", move || ctx.run()));
+            }
+        }
+
+        let audio_track = match audio {
+            Some(AudioInput {
+                source,
+                bitrate_bps,
+            }) => {
+                let track = Arc::new(TrackLocalStaticSample::new(
+                    codecs::opus_capability(),
+                    "audio".into(),
+                    "rtcam".into(),
+                ));
+                let ctx = audio::AudioThread {
+                    source,
+                    encoder: OpusEncoder::new(bitrate_bps)?,
+                    out: SampleOut::start(track.clone(), AUDIO_QUEUE, "audio"),
+                    clock,
+                    stats: stats.clone(),
+                    active: active_viewers.clone(),
+                    stop: stop.clone(),
+                };
+                threads.push(spawn_thread("rtcam-audio", move || ctx.run()));
+                Some(track)
+            }
+            None => None,
+        };
+
+        Ok(Self {
+            video_track,
+            audio_track,
+            keyframes,
+            stats,
+            active_viewers,
+            stop,
+            threads,
+        })
+    }
+
+    /// Tells the encoders how many viewers are connected (0 pauses encoding).
+    pub fn set_active_viewers(&self, n: usize) {
+        self.active_viewers.store(n, Ordering::Relaxed);
+    }
+
+    /// Stops the threads and waits for them (at most one frame interval each).
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn spawn_thread(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        // Failing to create a thread at start-up means the process is out of resources.
+        .expect("spawn capture thread")
+}

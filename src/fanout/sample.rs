@@ -1,0 +1,67 @@
+//! The send path every capture thread shares: encoded samples go through a bounded channel to
+//! an async writer that hands them to the shared track (and so to every peer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tracing::debug;
+use webrtc::media::Sample;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+/// What the capture threads hand to the track writers.
+pub(super) struct EncodedSample {
+    pub data: bytes::Bytes,
+    pub duration: Duration,
+}
+
+/// What became of a sample offered to the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sent {
+    Queued,
+    /// The writer is behind: the sample was dropped (never waited for).
+    Dropped,
+    /// The writer is gone (shutdown): the thread ends.
+    Closed,
+}
+
+/// A capture thread's end of the channel to its track writer.
+pub(super) struct SampleOut {
+    tx: mpsc::Sender<EncodedSample>,
+}
+
+impl SampleOut {
+    /// Starts the writer for `track` on the current tokio runtime, with room for `queue`
+    /// samples between the thread and the writer.
+    pub fn start(track: Arc<TrackLocalStaticSample>, queue: usize, kind: &'static str) -> Self {
+        let (tx, rx) = mpsc::channel(queue);
+        tokio::spawn(write_samples(track, rx, kind));
+        Self { tx }
+    }
+
+    /// Offers a sample without waiting: capture never waits on the network.
+    pub fn send(&self, data: bytes::Bytes, duration: Duration) -> Sent {
+        match self.tx.try_send(EncodedSample { data, duration }) {
+            Ok(()) => Sent::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => Sent::Dropped,
+            Err(mpsc::error::TrySendError::Closed(_)) => Sent::Closed,
+        }
+    }
+}
+
+async fn write_samples(
+    track: Arc<TrackLocalStaticSample>,
+    mut rx: mpsc::Receiver<EncodedSample>,
+    kind: &'static str,
+) {
+    while let Some(s) = rx.recv().await {
+        let sample = Sample {
+            data: s.data,
+            duration: s.duration,
+            ..Default::default()
+        };
+        if let Err(e) = track.write_sample(&sample).await {
+            debug!(kind, cause = %e, "writing sample to peers failed");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Topics and JSON messages of the MQTT signaling (documented in `docs/protocol.md`).
+//! Pure: no I/O, so parsing and formatting are tested without a broker.
+
+mod inbound;
+mod messages;
+mod topics;
+
+pub use inbound::{parse_inbound, Inbound, ProtocolError};
+pub use messages::*;
+pub use topics::{new_session_id, valid_session_id, InboundTopic, Topics};
+
+/// Largest SDP accepted from a viewer.
+pub const MAX_SDP_BYTES: usize = 64 * 1024;
+/// Longest viewer id accepted.
+pub const MAX_VIEWER_ID: usize = 64;
+/// Longest session id accepted in a topic.
+pub const MAX_SESSION_ID: usize = 64;

@@ -1,0 +1,364 @@
+//! One function per event: the rules of [`Sessions`].
+
+use std::time::Instant;
+
+use super::{Action, Claimed, LocalCandidates, Sessions, Standby};
+use super::{ENDED_MEMORY, MAX_EARLY_CANDIDATES, MAX_EARLY_VIEWERS};
+use crate::signaling::protocol::{CandidateInit, ErrorCode};
+
+impl Sessions {
+    pub(super) fn on_start(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::PublishStatus { viewers: 0 });
+        out.push(Action::SetActiveViewers { connected: 0 });
+        self.ensure_standby(out);
+    }
+
+    /// Retained state must be (re)published after every (re)connect.
+    pub(super) fn on_mqtt_connected(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::PublishStatus {
+            viewers: self.viewers(),
+        });
+        match &self.standby {
+            Standby::Published { session, sdp, .. } => out.push(Action::PublishOffer {
+                session: session.clone(),
+                sdp: sdp.clone(),
+            }),
+            // A crashed run may have left an offer behind: replace it with nothing until
+            // ours is ready.
+            _ => {
+                self.offer_published = false;
+                out.push(Action::ClearOffer);
+            }
+        }
+    }
+
+    pub(super) fn on_standby_ready(&mut self, session: String, sdp: String, out: &mut Vec<Action>) {
+        let Standby::Preparing { session: s, local } = &mut self.standby else {
+            return stale(session, out);
+        };
+        if *s != session {
+            return stale(session, out);
+        }
+        let mut local = std::mem::take(local);
+        local.offer_ready(&sdp);
+        self.retry.succeeded();
+        self.early.clear();
+        self.offer_published = true;
+        out.push(Action::PublishOffer {
+            session: session.clone(),
+            sdp: sdp.clone(),
+        });
+        self.standby = Standby::Published {
+            session,
+            sdp,
+            local,
+        };
+    }
+
+    pub(super) fn on_standby_failed(
+        &mut self,
+        now: Instant,
+        session: String,
+        out: &mut Vec<Action>,
+    ) {
+        if self.preparing_session() == Some(session.as_str()) {
+            let at = now + self.retry.failed();
+            self.standby = Standby::RetryAt { at };
+        }
+        out.push(Action::ClosePeer {
+            session,
+            reason: "failed".into(),
+            notify: false,
+        });
+    }
+
+    pub(super) fn on_answer(
+        &mut self,
+        now: Instant,
+        session: String,
+        viewer: String,
+        sdp: String,
+        out: &mut Vec<Action>,
+    ) {
+        if self.standby_session() == Some(session.as_str()) {
+            return self.claim(now, session, viewer, sdp, out);
+        }
+        if let Some(c) = self.claimed.get(&session) {
+            if c.viewer != viewer {
+                out.push(Action::SendError {
+                    session,
+                    viewer,
+                    code: ErrorCode::Taken,
+                    message: "another viewer claimed this offer first; wait for the next one"
+                        .into(),
+                });
+            }
+            // The claimer's own duplicate (QoS 1 redelivery) is ignored.
+            return;
+        }
+        let (code, message) = if self.ended.contains(&session) {
+            (
+                ErrorCode::Taken,
+                "this session has ended; answer the current offer".to_string(),
+            )
+        } else if self.viewers() >= self.settings.max_viewers {
+            (
+                ErrorCode::Full,
+                format!(
+                    "all {} viewer slots are in use; an offer is published when one frees",
+                    self.settings.max_viewers
+                ),
+            )
+        } else {
+            (
+                ErrorCode::BadRequest,
+                "unknown session; answer the current offer".to_string(),
+            )
+        };
+        out.push(Action::SendError {
+            session,
+            viewer,
+            code,
+            message,
+        });
+    }
+
+    /// The first answer to the published standby offer takes the slot.
+    fn claim(
+        &mut self,
+        now: Instant,
+        session: String,
+        viewer: String,
+        sdp: String,
+        out: &mut Vec<Action>,
+    ) {
+        let early = self.early.remove(&viewer).unwrap_or_default();
+        self.early.clear();
+        let mut local = match std::mem::replace(&mut self.standby, Standby::None) {
+            Standby::Published { local, .. } => local,
+            _ => LocalCandidates::default(),
+        };
+        out.push(Action::ApplyAnswer {
+            session: session.clone(),
+            sdp,
+        });
+        for candidate in local.release() {
+            out.push(Action::PublishCandidate {
+                session: session.clone(),
+                candidate,
+            });
+        }
+        for candidate in early {
+            out.push(Action::ApplyCandidate {
+                session: session.clone(),
+                candidate,
+            });
+        }
+        self.claimed.insert(
+            session,
+            Claimed {
+                viewer,
+                connected: false,
+                deadline: Some(now + self.settings.connect_timeout),
+                local,
+            },
+        );
+        out.push(Action::PublishStatus {
+            viewers: self.viewers(),
+        });
+        self.ensure_standby(out);
+    }
+
+    pub(super) fn on_candidate(
+        &mut self,
+        session: String,
+        viewer: String,
+        candidate: CandidateInit,
+        out: &mut Vec<Action>,
+    ) {
+        if let Some(c) = self.claimed.get(&session) {
+            if c.viewer == viewer {
+                out.push(Action::ApplyCandidate { session, candidate });
+            }
+        } else if self.standby_session() == Some(session.as_str()) {
+            let known = self.early.contains_key(&viewer);
+            if known || self.early.len() < MAX_EARLY_VIEWERS {
+                let list = self.early.entry(viewer).or_default();
+                if list.len() < MAX_EARLY_CANDIDATES {
+                    list.push(candidate);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_local_candidate(
+        &mut self,
+        session: String,
+        candidate: Option<String>,
+        out: &mut Vec<Action>,
+    ) {
+        if let Some(c) = self.claimed.get(&session) {
+            if let Some(candidate) = c.local.pass(candidate) {
+                out.push(Action::PublishCandidate { session, candidate });
+            }
+            return;
+        }
+        match &mut self.standby {
+            Standby::Preparing { session: s, local }
+            | Standby::Published {
+                session: s, local, ..
+            } if *s == session => local.hold(candidate),
+            // A session that ended or never was: nobody to tell.
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_hangup(&mut self, session: String, viewer: String, out: &mut Vec<Action>) {
+        if self.claimer(&session) == Some(viewer.as_str()) {
+            self.end(&session, "viewer_hangup", false, out);
+            self.ensure_standby(out);
+        }
+    }
+
+    pub(super) fn on_bad_request(
+        &mut self,
+        session: String,
+        viewer: String,
+        message: String,
+        out: &mut Vec<Action>,
+    ) {
+        out.push(Action::SendError {
+            session,
+            viewer,
+            code: ErrorCode::BadRequest,
+            message,
+        });
+    }
+
+    pub(super) fn on_answer_rejected(
+        &mut self,
+        session: String,
+        message: String,
+        out: &mut Vec<Action>,
+    ) {
+        if let Some(viewer) = self.claimer(&session).map(str::to_string) {
+            out.push(Action::SendError {
+                session: session.clone(),
+                viewer,
+                code: ErrorCode::BadRequest,
+                message,
+            });
+            self.end(&session, "bad_answer", false, out);
+            self.ensure_standby(out);
+        }
+    }
+
+    pub(super) fn on_peer_connected(&mut self, session: String, out: &mut Vec<Action>) {
+        if let Some(c) = self.claimed.get_mut(&session) {
+            if !c.connected {
+                c.connected = true;
+                c.deadline = None;
+                out.push(Action::SetActiveViewers {
+                    connected: self.connected(),
+                });
+                out.push(Action::RequestKeyframe);
+            }
+        }
+    }
+
+    pub(super) fn on_peer_ended(&mut self, session: String, reason: String, out: &mut Vec<Action>) {
+        if self.claimed.contains_key(&session) {
+            self.end(&session, &reason, true, out);
+        } else if self.standby_session() == Some(session.as_str())
+            || self.preparing_session() == Some(session.as_str())
+        {
+            self.standby = Standby::None;
+            out.push(Action::ClosePeer {
+                session,
+                reason,
+                notify: false,
+            });
+        }
+        self.ensure_standby(out);
+    }
+
+    pub(super) fn on_shutdown(&mut self, out: &mut Vec<Action>) {
+        self.stopped = true;
+        let mut sessions: Vec<String> = self.claimed.keys().cloned().collect();
+        sessions.sort();
+        for session in sessions {
+            out.push(Action::ClosePeer {
+                session,
+                reason: "shutdown".into(),
+                notify: true,
+            });
+        }
+        self.claimed.clear();
+        match std::mem::replace(&mut self.standby, Standby::None) {
+            Standby::Preparing { session, .. } | Standby::Published { session, .. } => {
+                out.push(Action::ClosePeer {
+                    session,
+                    reason: "shutdown".into(),
+                    notify: false,
+                })
+            }
+            _ => {}
+        }
+        out.push(Action::ClearOffer);
+        out.push(Action::PublishOffline);
+    }
+
+    pub(super) fn end(&mut self, session: &str, reason: &str, notify: bool, out: &mut Vec<Action>) {
+        if let Some(c) = self.claimed.remove(session) {
+            out.push(Action::ClosePeer {
+                session: session.to_string(),
+                reason: reason.to_string(),
+                notify,
+            });
+            out.push(Action::PublishStatus {
+                viewers: self.viewers(),
+            });
+            if c.connected {
+                out.push(Action::SetActiveViewers {
+                    connected: self.connected(),
+                });
+            }
+            self.ended.push_back(session.to_string());
+            if self.ended.len() > ENDED_MEMORY {
+                self.ended.pop_front();
+            }
+        }
+    }
+
+    /// Keeps one standby offer while a slot is free; clears the retained offer when full.
+    pub(super) fn ensure_standby(&mut self, out: &mut Vec<Action>) {
+        if self.stopped {
+            return;
+        }
+        let free = self.viewers() < self.settings.max_viewers;
+        match (&self.standby, free) {
+            (Standby::None, true) => {
+                let session = (self.new_id)();
+                self.standby = Standby::Preparing {
+                    session: session.clone(),
+                    local: LocalCandidates::default(),
+                };
+                out.push(Action::PrepareStandby { session });
+            }
+            (Standby::None, false) if self.offer_published => {
+                self.offer_published = false;
+                out.push(Action::ClearOffer);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A finished peer nobody is waiting for any more.
+fn stale(session: String, out: &mut Vec<Action>) {
+    out.push(Action::ClosePeer {
+        session,
+        reason: "stale".into(),
+        notify: false,
+    });
+}

@@ -1,0 +1,97 @@
+//! The machine's inputs ([`Event`]) and outputs ([`Action`]).
+
+use crate::signaling::protocol::{CandidateInit, ErrorCode};
+
+/// Inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The daemon starts.
+    Start,
+    /// The MQTT connection is (re)established: retained state must be (re)published.
+    MqttConnected,
+    /// A standby peer finished its offer.
+    StandbyReady { session: String, sdp: String },
+    /// A standby peer could not be prepared.
+    StandbyFailed { session: String, reason: String },
+    /// A viewer answered.
+    Answer {
+        session: String,
+        viewer: String,
+        sdp: String,
+    },
+    /// A viewer trickled a candidate.
+    Candidate {
+        session: String,
+        viewer: String,
+        candidate: CandidateInit,
+    },
+    /// A viewer hung up.
+    Hangup {
+        session: String,
+        viewer: String,
+        reason: String,
+    },
+    /// A viewer's message was malformed (it can be told).
+    BadRequest {
+        session: String,
+        viewer: String,
+        message: String,
+    },
+    /// The peer could not use the claimed answer.
+    AnswerRejected { session: String, message: String },
+    /// The device's peer found a local ICE candidate (`None`: gathering finished).
+    LocalCandidate {
+        session: String,
+        candidate: Option<String>,
+    },
+    /// The peer connection is up.
+    PeerConnected { session: String },
+    /// The peer connection failed or closed.
+    PeerEnded { session: String, reason: String },
+    /// Clean shutdown.
+    Shutdown,
+}
+
+/// Outputs, carried out in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create a peer connection and its offer for this new session id.
+    PrepareStandby { session: String },
+    /// Publish the retained standby offer.
+    PublishOffer { session: String, sdp: String },
+    /// Clear the retained offer (empty payload).
+    ClearOffer,
+    /// Apply the claimer's answer to the session's peer.
+    ApplyAnswer { session: String, sdp: String },
+    /// Apply a claimer's candidate.
+    ApplyCandidate {
+        session: String,
+        candidate: CandidateInit,
+    },
+    /// Publish one of the device's candidates to the session's viewer.
+    PublishCandidate {
+        session: String,
+        candidate: CandidateInit,
+    },
+    /// Close and free a session's peer; `notify` publishes a hangup to its viewer.
+    ClosePeer {
+        session: String,
+        reason: String,
+        notify: bool,
+    },
+    /// Tell one viewer why its message was refused.
+    SendError {
+        session: String,
+        viewer: String,
+        code: ErrorCode,
+        message: String,
+    },
+    /// Publish the retained online status with this many viewers (claimed sessions).
+    PublishStatus { viewers: usize },
+    /// Publish the retained offline status (shutdown).
+    PublishOffline,
+    /// This many viewers receive media (0 lets the encoders idle).
+    SetActiveViewers { connected: usize },
+    /// Force an IDR (a viewer just connected).
+    RequestKeyframe,
+}

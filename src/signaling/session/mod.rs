@@ -1,0 +1,221 @@
+//! The session state machine: standby offer, claim, taken, full, hangup, timeouts, and the
+//! device's own ICE candidates until a viewer can hear them.
+//!
+//! Sans-IO: [`Sessions::handle`] takes an [`Event`] and the current time and returns the
+//! [`Action`]s to carry out; [`Sessions::poll_timeout`] says when to call
+//! [`Sessions::handle_timeout`]. No sockets, no peers, no clock inside, so every rule here is
+//! tested in memory.
+//!
+//! The rules: the device keeps one *standby* offer on the broker while a viewer slot is free.
+//! The first valid answer claims it; the viewer's candidates, buffered if they came early, are
+//! applied, and the device's candidates found after the offer was published (held until then:
+//! the viewer subscribes to the session's topics only when it answers) are published. The
+//! device at once prepares the next standby offer, or clears the retained offer when every
+//! slot is used. Answers to a claimed or ended session get `taken`; answers when full get
+//! `full`.
+
+mod handlers;
+mod io;
+mod local;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::backoff::Backoff;
+use crate::signaling::protocol::CandidateInit;
+pub use io::{Action, Event};
+use local::LocalCandidates;
+
+/// Candidates kept per viewer for the standby session before its answer arrives.
+pub const MAX_EARLY_CANDIDATES: usize = 32;
+/// Viewers whose early candidates are kept for the standby session.
+pub const MAX_EARLY_VIEWERS: usize = 16;
+/// The device's own candidates held per session until its viewer answers.
+pub const MAX_HELD_LOCAL_CANDIDATES: usize = 32;
+/// Ended sessions remembered so that late answers get `taken`.
+pub const ENDED_MEMORY: usize = 64;
+/// First and largest back-off after a standby offer could not be prepared.
+pub const RETRY_MIN: Duration = Duration::from_secs(1);
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Standby {
+    None,
+    /// The peer is being created; its candidates may already arrive.
+    Preparing {
+        session: String,
+        local: LocalCandidates,
+    },
+    /// The offer is on the broker.
+    Published {
+        session: String,
+        sdp: String,
+        local: LocalCandidates,
+    },
+    RetryAt {
+        at: Instant,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Claimed {
+    viewer: String,
+    connected: bool,
+    /// Connect deadline while not connected.
+    deadline: Option<Instant>,
+    /// The device's candidates, now published as they come.
+    local: LocalCandidates,
+}
+
+/// Settings of the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub max_viewers: usize,
+    pub connect_timeout: Duration,
+}
+
+/// The state machine.
+pub struct Sessions {
+    settings: SessionSettings,
+    new_id: Box<dyn FnMut() -> String + Send>,
+    standby: Standby,
+    early: HashMap<String, Vec<CandidateInit>>,
+    claimed: HashMap<String, Claimed>,
+    ended: VecDeque<String>,
+    retry: Backoff,
+    stopped: bool,
+    /// Whether a retained offer of ours is on the broker.
+    offer_published: bool,
+}
+
+impl Sessions {
+    /// A machine that names sessions with `new_id` (random in production, a counter in tests).
+    pub fn new(settings: SessionSettings, new_id: impl FnMut() -> String + Send + 'static) -> Self {
+        Self {
+            settings,
+            new_id: Box::new(new_id),
+            standby: Standby::None,
+            early: HashMap::new(),
+            claimed: HashMap::new(),
+            ended: VecDeque::new(),
+            retry: Backoff::new(RETRY_MIN, RETRY_MAX),
+            stopped: false,
+            offer_published: false,
+        }
+    }
+
+    /// Viewers holding a slot.
+    pub fn viewers(&self) -> usize {
+        self.claimed.len()
+    }
+
+    /// Viewers whose connection is up.
+    pub fn connected(&self) -> usize {
+        self.claimed.values().filter(|c| c.connected).count()
+    }
+
+    /// The viewer that claimed `session`, if any.
+    pub fn claimer(&self, session: &str) -> Option<&str> {
+        self.claimed.get(session).map(|c| c.viewer.as_str())
+    }
+
+    /// The published standby session, if any.
+    pub fn standby_session(&self) -> Option<&str> {
+        match &self.standby {
+            Standby::Published { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+
+    /// The standby session being prepared, if any.
+    fn preparing_session(&self) -> Option<&str> {
+        match &self.standby {
+            Standby::Preparing { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+
+    /// When [`Sessions::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let retry = match self.standby {
+            Standby::RetryAt { at } => Some(at),
+            _ => None,
+        };
+        self.claimed
+            .values()
+            .filter_map(|c| c.deadline)
+            .chain(retry)
+            .min()
+    }
+
+    /// Handles expired deadlines.
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
+        let mut expired: Vec<String> = self
+            .claimed
+            .iter()
+            .filter(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+            .map(|(s, _)| s.clone())
+            .collect();
+        expired.sort();
+        for session in expired {
+            self.end(&session, "connect_timeout", true, &mut out);
+        }
+        if let Standby::RetryAt { at } = self.standby {
+            if at <= now {
+                self.standby = Standby::None;
+            }
+        }
+        self.ensure_standby(&mut out);
+        out
+    }
+
+    /// Handles one event.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.stopped {
+            return out;
+        }
+        let o = &mut out;
+        match event {
+            Event::Start => self.on_start(o),
+            Event::MqttConnected => self.on_mqtt_connected(o),
+            Event::StandbyReady { session, sdp } => self.on_standby_ready(session, sdp, o),
+            Event::StandbyFailed { session, .. } => self.on_standby_failed(now, session, o),
+            Event::Answer {
+                session,
+                viewer,
+                sdp,
+            } => self.on_answer(now, session, viewer, sdp, o),
+            Event::Candidate {
+                session,
+                viewer,
+                candidate,
+            } => self.on_candidate(session, viewer, candidate, o),
+            Event::Hangup {
+                session, viewer, ..
+            } => self.on_hangup(session, viewer, o),
+            Event::BadRequest {
+                session,
+                viewer,
+                message,
+            } => self.on_bad_request(session, viewer, message, o),
+            Event::AnswerRejected { session, message } => {
+                self.on_answer_rejected(session, message, o)
+            }
+            Event::LocalCandidate { session, candidate } => {
+                self.on_local_candidate(session, candidate, o)
+            }
+            Event::PeerConnected { session } => self.on_peer_connected(session, o),
+            Event::PeerEnded { session, reason } => self.on_peer_ended(session, reason, o),
+            Event::Shutdown => self.on_shutdown(o),
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,459 @@
+use super::*;
+use crate::signaling::protocol::{CandidateInit, ErrorCode};
+
+fn machine(max_viewers: usize) -> Sessions {
+    let mut n = 0;
+    Sessions::new(
+        SessionSettings {
+            max_viewers,
+            connect_timeout: Duration::from_secs(30),
+        },
+        move || {
+            n += 1;
+            format!("s{n}")
+        },
+    )
+}
+
+fn cand(x: &str) -> CandidateInit {
+    CandidateInit {
+        candidate: format!("candidate:{x} 1 udp 1 198.18.0.1 5000 typ host"),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+        username_fragment: None,
+    }
+}
+
+fn answer(session: &str, viewer: &str) -> Event {
+    Event::Answer {
+        session: session.into(),
+        viewer: viewer.into(),
+        sdp: "v=0".into(),
+    }
+}
+
+/// Starts a machine and publishes its first standby offer `s1`.
+fn started(max_viewers: usize, t: Instant) -> Sessions {
+    let mut m = machine(max_viewers);
+    let a = m.handle(t, Event::Start);
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s1".into()
+        }),
+        "{a:?}"
+    );
+    let a = m.handle(
+        t,
+        Event::StandbyReady {
+            session: "s1".into(),
+            sdp: "offer1".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![Action::PublishOffer {
+            session: "s1".into(),
+            sdp: "offer1".into()
+        }]
+    );
+    m
+}
+
+#[test]
+fn start_publishes_status_and_prepares_a_standby_offer() {
+    let t = Instant::now();
+    let mut m = machine(4);
+    assert_eq!(
+        m.handle(t, Event::Start),
+        vec![
+            Action::PublishStatus { viewers: 0 },
+            Action::SetActiveViewers { connected: 0 },
+            Action::PrepareStandby {
+                session: "s1".into()
+            },
+        ]
+    );
+    // Reconnecting before the offer is ready clears a stale retained offer.
+    assert_eq!(
+        m.handle(t, Event::MqttConnected),
+        vec![Action::PublishStatus { viewers: 0 }, Action::ClearOffer]
+    );
+}
+
+#[test]
+fn first_answer_claims_and_the_next_standby_is_prepared() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let a = m.handle(t, answer("s1", "alice"));
+    assert_eq!(
+        a,
+        vec![
+            Action::ApplyAnswer {
+                session: "s1".into(),
+                sdp: "v=0".into()
+            },
+            Action::PublishStatus { viewers: 1 },
+            Action::PrepareStandby {
+                session: "s2".into()
+            },
+        ]
+    );
+    assert_eq!(m.claimer("s1"), Some("alice"));
+    // The loser of the race is told, by its own id.
+    assert_eq!(
+        m.handle(t, answer("s1", "bob")),
+        vec![Action::SendError {
+            session: "s1".into(),
+            viewer: "bob".into(),
+            code: ErrorCode::Taken,
+            message: "another viewer claimed this offer first; wait for the next one".into(),
+        }]
+    );
+    // The winner's duplicate is ignored.
+    assert_eq!(m.handle(t, answer("s1", "alice")), vec![]);
+}
+
+#[test]
+fn early_candidates_are_buffered_and_only_the_claimers_applied() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    for (viewer, c) in [("alice", "1"), ("bob", "2"), ("alice", "3")] {
+        let ev = Event::Candidate {
+            session: "s1".into(),
+            viewer: viewer.into(),
+            candidate: cand(c),
+        };
+        assert_eq!(m.handle(t, ev), vec![]);
+    }
+    let a = m.handle(t, answer("s1", "alice"));
+    assert_eq!(
+        a[1],
+        Action::ApplyCandidate {
+            session: "s1".into(),
+            candidate: cand("1")
+        }
+    );
+    assert_eq!(
+        a[2],
+        Action::ApplyCandidate {
+            session: "s1".into(),
+            candidate: cand("3")
+        }
+    );
+    assert!(!a
+        .iter()
+        .any(|x| matches!(x, Action::ApplyCandidate { candidate, .. } if *candidate == cand("2"))));
+    // After the claim, candidates flow straight through; others' are dropped.
+    let ev = Event::Candidate {
+        session: "s1".into(),
+        viewer: "alice".into(),
+        candidate: cand("4"),
+    };
+    assert_eq!(
+        m.handle(t, ev),
+        vec![Action::ApplyCandidate {
+            session: "s1".into(),
+            candidate: cand("4")
+        }]
+    );
+    let ev = Event::Candidate {
+        session: "s1".into(),
+        viewer: "bob".into(),
+        candidate: cand("5"),
+    };
+    assert_eq!(m.handle(t, ev), vec![]);
+}
+
+#[test]
+fn early_candidate_buffers_are_bounded() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    for i in 0..100 {
+        for v in 0..40 {
+            let ev = Event::Candidate {
+                session: "s1".into(),
+                viewer: format!("v{v}"),
+                candidate: cand(&i.to_string()),
+            };
+            m.handle(t, ev);
+        }
+    }
+    assert!(m.early.len() <= MAX_EARLY_VIEWERS);
+    assert!(m.early.values().all(|l| l.len() <= MAX_EARLY_CANDIDATES));
+}
+
+#[test]
+fn full_device_clears_the_offer_and_reopens_when_a_slot_frees() {
+    let t = Instant::now();
+    let mut m = started(2, t);
+    m.handle(t, answer("s1", "alice"));
+    m.handle(
+        t,
+        Event::StandbyReady {
+            session: "s2".into(),
+            sdp: "offer2".into(),
+        },
+    );
+    let a = m.handle(t, answer("s2", "bob"));
+    assert_eq!(
+        a,
+        vec![
+            Action::ApplyAnswer {
+                session: "s2".into(),
+                sdp: "v=0".into()
+            },
+            Action::PublishStatus { viewers: 2 },
+            Action::ClearOffer,
+        ]
+    );
+    // A third viewer answering an old offer hears "full".
+    let a = m.handle(t, answer("s9", "carol"));
+    assert!(
+        matches!(&a[..], [Action::SendError { code: ErrorCode::Full, viewer, .. }] if viewer == "carol"),
+        "{a:?}"
+    );
+    // Bob hangs up: his slot frees and a new standby offer is prepared.
+    let a = m.handle(
+        t,
+        Event::Hangup {
+            session: "s2".into(),
+            viewer: "bob".into(),
+            reason: "bye".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![
+            Action::ClosePeer {
+                session: "s2".into(),
+                reason: "viewer_hangup".into(),
+                notify: false
+            },
+            Action::PublishStatus { viewers: 1 },
+            Action::PrepareStandby {
+                session: "s3".into()
+            },
+        ]
+    );
+    // A late answer to the ended session is "taken".
+    let a = m.handle(t, answer("s2", "dave"));
+    assert!(
+        matches!(
+            &a[..],
+            [Action::SendError {
+                code: ErrorCode::Taken,
+                ..
+            }]
+        ),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn only_the_claimer_can_hang_up() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    m.handle(t, answer("s1", "alice"));
+    let ev = Event::Hangup {
+        session: "s1".into(),
+        viewer: "mallory".into(),
+        reason: String::new(),
+    };
+    assert_eq!(m.handle(t, ev), vec![]);
+    assert_eq!(m.viewers(), 1);
+}
+
+#[test]
+fn connecting_requests_a_keyframe_and_activates_encoding() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    m.handle(t, answer("s1", "alice"));
+    assert_eq!(
+        m.handle(
+            t,
+            Event::PeerConnected {
+                session: "s1".into()
+            }
+        ),
+        vec![
+            Action::SetActiveViewers { connected: 1 },
+            Action::RequestKeyframe
+        ]
+    );
+    // A connected session has no deadline left.
+    let a = m.handle_timeout(t + Duration::from_secs(3600));
+    assert!(a.is_empty(), "{a:?}");
+    let a = m.handle(
+        t,
+        Event::PeerEnded {
+            session: "s1".into(),
+            reason: "ice_failed".into(),
+        },
+    );
+    assert_eq!(
+        a[..3],
+        [
+            Action::ClosePeer {
+                session: "s1".into(),
+                reason: "ice_failed".into(),
+                notify: true
+            },
+            Action::PublishStatus { viewers: 0 },
+            Action::SetActiveViewers { connected: 0 },
+        ]
+    );
+}
+
+#[test]
+fn a_claimed_session_that_never_connects_times_out() {
+    let t = Instant::now();
+    let mut m = started(1, t);
+    m.handle(t, answer("s1", "alice"));
+    assert_eq!(m.poll_timeout(), Some(t + Duration::from_secs(30)));
+    assert!(m.handle_timeout(t + Duration::from_secs(29)).is_empty());
+    let a = m.handle_timeout(t + Duration::from_secs(30));
+    assert_eq!(
+        a,
+        vec![
+            Action::ClosePeer {
+                session: "s1".into(),
+                reason: "connect_timeout".into(),
+                notify: true
+            },
+            Action::PublishStatus { viewers: 0 },
+            Action::PrepareStandby {
+                session: "s2".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn failed_standby_preparation_backs_off_and_retries() {
+    let t = Instant::now();
+    let mut m = machine(4);
+    m.handle(t, Event::Start);
+    let a = m.handle(
+        t,
+        Event::StandbyFailed {
+            session: "s1".into(),
+            reason: "x".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![Action::ClosePeer {
+            session: "s1".into(),
+            reason: "failed".into(),
+            notify: false
+        }]
+    );
+    assert_eq!(m.poll_timeout(), Some(t + RETRY_MIN));
+    assert!(m.handle_timeout(t + Duration::from_millis(999)).is_empty());
+    let a = m.handle_timeout(t + RETRY_MIN);
+    assert_eq!(
+        a,
+        vec![Action::PrepareStandby {
+            session: "s2".into()
+        }]
+    );
+    // The second failure in a row waits twice as long.
+    m.handle(
+        t,
+        Event::StandbyFailed {
+            session: "s2".into(),
+            reason: "x".into(),
+        },
+    );
+    assert_eq!(m.poll_timeout(), Some(t + RETRY_MIN * 2));
+}
+
+#[test]
+fn a_rejected_answer_tells_the_viewer_and_frees_the_slot() {
+    let t = Instant::now();
+    let mut m = started(1, t);
+    m.handle(t, answer("s1", "alice"));
+    let a = m.handle(
+        t,
+        Event::AnswerRejected {
+            session: "s1".into(),
+            message: "bad sdp".into(),
+        },
+    );
+    assert!(
+        matches!(&a[0], Action::SendError { code: ErrorCode::BadRequest, viewer, .. } if viewer == "alice")
+    );
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s2".into()
+        }),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn reconnect_republishes_the_standby_offer() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    assert_eq!(
+        m.handle(t, Event::MqttConnected),
+        vec![
+            Action::PublishStatus { viewers: 0 },
+            Action::PublishOffer {
+                session: "s1".into(),
+                sdp: "offer1".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_stale_standby_result_is_discarded() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let a = m.handle(
+        t,
+        Event::StandbyReady {
+            session: "old".into(),
+            sdp: "x".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![Action::ClosePeer {
+            session: "old".into(),
+            reason: "stale".into(),
+            notify: false
+        }]
+    );
+    assert_eq!(m.standby_session(), Some("s1"));
+}
+
+#[test]
+fn shutdown_closes_everything_and_goes_offline() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    m.handle(t, answer("s1", "alice"));
+    let a = m.handle(t, Event::Shutdown);
+    assert_eq!(
+        a,
+        vec![
+            Action::ClosePeer {
+                session: "s1".into(),
+                reason: "shutdown".into(),
+                notify: true
+            },
+            Action::ClosePeer {
+                session: "s2".into(),
+                reason: "shutdown".into(),
+                notify: false
+            },
+            Action::ClearOffer,
+            Action::PublishOffline,
+        ]
+    );
+    assert!(
+        m.handle(t, answer("s2", "bob")).is_empty(),
+        "nothing after shutdown"
+    );
+}

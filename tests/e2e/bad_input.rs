@@ -1,0 +1,146 @@
+//! Malformed and hostile viewer messages get a clear `bad_request` (when the sender can be
+//! named), never crash the device, and never disturb a viewer that is already watching.
+
+use std::time::Duration;
+
+use crate::support;
+
+use serde_json::{json, Value};
+use support::viewer::{wait_for_offer, MqttProbe, Viewer, ViewerOptions};
+
+const DEVICE: &str = "cam-bad-input";
+const ROOT: &str = "rtcam/cam-bad-input";
+
+async fn expect_error(probe: &mut MqttProbe, viewer: &str) -> Value {
+    let (_, payload) = probe
+        .next_matching(Duration::from_secs(10), |t, p| {
+            t.ends_with("/error")
+                && serde_json::from_slice::<Value>(p)
+                    .map(|v| v["viewer"] == viewer)
+                    .unwrap_or(false)
+        })
+        .await
+        .unwrap_or_else(|| panic!("an error message for viewer {viewer}"));
+    serde_json::from_slice(&payload).expect("error JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_viewer_messages_are_refused_without_harm() {
+    if !support::netns::enter(
+        module_path!(),
+        "bad_viewer_messages_are_refused_without_harm",
+    ) {
+        return;
+    }
+    let port = support::embedded_broker();
+    let device = support::Device::start(support::device_config(port, DEVICE));
+
+    // A well-behaved viewer is watching throughout.
+    let watcher = Viewer::join(ViewerOptions::new(port, DEVICE, "watcher"))
+        .await
+        .expect("join");
+    assert!(watcher.wait_connected(Duration::from_secs(15)).await);
+    assert!(
+        watcher
+            .wait_until(Duration::from_secs(10), |s| !s.decoded.is_empty())
+            .await
+    );
+
+    let mut probe = MqttProbe::connect("127.0.0.1", port, "hostile").await;
+    probe.subscribe(&format!("{ROOT}/status")).await;
+    probe.subscribe(&format!("{ROOT}/offer")).await;
+    probe.subscribe(&format!("{ROOT}/session/+/error")).await;
+    let offer = wait_for_offer(&mut probe, ROOT, Duration::from_secs(20))
+        .await
+        .expect("standby offer");
+    let session = offer["session"].as_str().expect("session id").to_string();
+    let answer_topic = format!("{ROOT}/session/{session}/answer");
+
+    // Not JSON at all: nobody to answer, only logged.
+    probe
+        .publish_raw(answer_topic.clone(), b"\xff\xfe not json {")
+        .await;
+    // JSON without an SDP: refused, and the sender is told why.
+    probe
+        .publish(
+            answer_topic.clone(),
+            json!({"type": "answer", "viewer": "no-sdp"}),
+        )
+        .await;
+    let e = expect_error(&mut probe, "no-sdp").await;
+    assert_eq!(e["code"], "bad_request", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("sdp"), "{e}");
+    // Wrong type.
+    probe
+        .publish(
+            answer_topic.clone(),
+            json!({"type": "offer", "sdp": "v=0\r\n", "viewer": "wrong-type"}),
+        )
+        .await;
+    let e = expect_error(&mut probe, "wrong-type").await;
+    assert_eq!(e["code"], "bad_request", "{e}");
+    // An SDP that parses as a message but not as a session description: it claims the
+    // standby session, is rejected by the peer connection, and a new standby offer follows.
+    probe
+        .publish(
+            answer_topic.clone(),
+            json!({"type": "answer", "sdp": "v=0\r\nthis is not an SDP\r\n", "viewer": "bad-sdp"}),
+        )
+        .await;
+    let e = expect_error(&mut probe, "bad-sdp").await;
+    assert_eq!(e["code"], "bad_request", "{e}");
+    // Candidates: garbage JSON, a bogus candidate line, and a message for an unknown session.
+    let cand_topic = format!("{ROOT}/session/{session}/candidate/viewer");
+    probe.publish_raw(cand_topic.clone(), b"[1,2,3]").await;
+    probe
+        .publish(
+            cand_topic,
+            json!({"viewer": "bad-sdp", "candidate": "candidate:garbage", "sdpMid": "0", "sdpMLineIndex": 0}),
+        )
+        .await;
+    probe
+        .publish(
+            format!("{ROOT}/session/no-such-session/hangup"),
+            json!({"reason": "bye", "viewer": "ghost"}),
+        )
+        .await;
+    // A viewer id that is far too long is refused as well.
+    probe
+        .publish(
+            answer_topic,
+            json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "x".repeat(5000)}),
+        )
+        .await;
+
+    // The watcher never noticed: its picture keeps coming for the next 2 s.
+    let before = watcher.seen.lock().unwrap().decoded.len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = watcher.seen.lock().unwrap().decoded.len();
+    assert!(
+        after >= before + 45,
+        "the watcher kept decoding ({before} -> {after} pictures in 2 s)"
+    );
+    assert!(
+        watcher.seen.lock().unwrap().errors.is_empty(),
+        "no error reached the watcher"
+    );
+
+    // And the device still hands out fresh standby offers that play.
+    let newcomer = Viewer::join(ViewerOptions::new(port, DEVICE, "newcomer"))
+        .await
+        .expect("a new standby offer after the bad answers");
+    assert_ne!(
+        newcomer.session, session,
+        "the rejected session was replaced"
+    );
+    assert!(newcomer.wait_connected(Duration::from_secs(15)).await);
+    assert!(
+        newcomer
+            .wait_until(Duration::from_secs(10), |s| s.decoded.len() >= 30)
+            .await,
+        "the newcomer decodes"
+    );
+    newcomer.hangup().await;
+    watcher.hangup().await;
+    device.stop().await;
+}

@@ -1,0 +1,312 @@
+//! The browser viewer in headless Chromium (Debian's, driven by playwright-core through
+//! `web/tests/browser.mjs`), against the real `rtcam` binary, inside a network namespace:
+//! - `rtcam demo` (embedded broker, page served by the daemon, max_viewers = 2): two tabs
+//!   play, talkback from Chromium's fake microphone reaches the device's WAV sink, a third tab
+//!   is told every slot is in use and plays as soon as the first tab leaves;
+//! - `rtcam run` against a real mosquitto with a WebSocket listener: the page plays, explains
+//!   an unreachable broker and an unknown device, lists devices, and works from `file://`.
+//!
+//! Needs the built viewer and its test tools (`./scripts/test.sh` does this:
+//! `cd web && npm ci && npm run build`) and Chromium at /usr/bin/chromium.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn require_browser_tools() {
+    let web = repo().join("web");
+    let missing: Vec<&str> = [
+        (web.join("dist/index.html"), "the built viewer (web/dist)"),
+        (
+            web.join("node_modules/playwright-core"),
+            "playwright-core (web/node_modules)",
+        ),
+        (
+            PathBuf::from("/usr/bin/chromium"),
+            "Chromium (/usr/bin/chromium)",
+        ),
+    ]
+    .iter()
+    .filter(|(p, _)| !p.exists())
+    .map(|(_, what)| *what)
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "missing for the browser tests: {}. Run ./scripts/test.sh, which installs Chromium and \
+         builds the viewer (cd web && npm ci && npm run build).",
+        missing.join(", ")
+    );
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
+struct Proc {
+    child: Child,
+    name: &'static str,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, cmd: &mut Command) -> Self {
+        let child = cmd
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self { child, name }
+    }
+
+    /// SIGTERM and wait (10 s): returns whether it exited successfully.
+    fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("{} did not stop within 10 s of SIGTERM", self.name);
+        false
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs the Playwright scenario and returns its report.
+fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> Value {
+    let mut child = Command::new("node")
+        .arg("tests/browser.mjs")
+        .args(["--url", url, "--scenario", scenario])
+        .arg("--screenshot")
+        .arg(screenshot)
+        .args(extra)
+        .current_dir(repo().join("web"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot run node (apt-get install nodejs npm; ./scripts/test.sh does)");
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut report = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("[browser] {line}");
+            if let Some(json) = line.strip_prefix("REPORT ") {
+                report = serde_json::from_str::<Value>(json).ok();
+            }
+        }
+        report
+    });
+    // browser.mjs bounds itself at 150 s; this is the backstop.
+    let deadline = Instant::now() + Duration::from_secs(200);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the browser test did not finish within 200 s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let report = reader.join().expect("report reader");
+    assert!(
+        status.success(),
+        "the browser scenario {scenario:?} failed ({status}); see [browser] lines above"
+    );
+    report.expect("a REPORT line from browser.mjs")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = repo().join("target/browser");
+    std::fs::create_dir_all(&dir).expect("create target/browser");
+    dir
+}
+
+fn assert_played(m: &Value, who: &str) {
+    assert!(
+        m["framesDecoded"].as_u64().unwrap_or(0) >= 60,
+        "{who}: decoded frames rose by >= 60 in 10 s: {m}"
+    );
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(640), Some(480)),
+        "{who}: picture size: {m}"
+    );
+    assert_eq!(m["audioTrack"], "live", "{who}: audio track: {m}");
+}
+
+#[test]
+fn browser_viewers_talkback_and_full_via_rtcam_demo() {
+    if !support::netns::enter(
+        module_path!(),
+        "browser_viewers_talkback_and_full_via_rtcam_demo",
+    ) {
+        return;
+    }
+    require_browser_tools();
+    let dir = std::env::temp_dir().join(format!("rtcam-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("rtcam.toml");
+    std::fs::write(&config, "[webrtc]\nmax_viewers = 2\n").unwrap();
+    let wav = dir.join("talkback.wav");
+    let (tcp, ws, http) = (
+        support::free_port(),
+        support::free_port(),
+        support::free_port(),
+    );
+    let mut device = Proc::spawn(
+        "rtcam demo",
+        Command::new(env!("CARGO_BIN_EXE_rtcam"))
+            .arg("demo")
+            .args(["--broker-listen", &format!("127.0.0.1:{tcp}")])
+            .args(["--broker-ws-listen", &format!("127.0.0.1:{ws}")])
+            .args(["--http-listen", &format!("127.0.0.1:{http}")])
+            .args(["--device-id", "browser-demo"])
+            .arg("--web-root")
+            .arg(repo().join("web/dist"))
+            .arg("--talkback-wav")
+            .arg(&wav)
+            .arg("--config")
+            .arg(&config),
+    );
+    wait_listening(http, "the viewer page");
+
+    let shot = artifacts().join("viewer-embedded.png");
+    let report = run_browser(&format!("http://127.0.0.1:{http}/"), "full", &shot, &[]);
+    println!("browser report: {report}");
+    assert_played(&report["viewerA"], "tab A");
+    assert_played(&report["viewerB"], "tab B");
+    assert!(
+        report["fullMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("All 2 viewer slots"),
+        "the third tab says every slot is in use: {report}"
+    );
+    assert!(
+        report["viewerC"]["framesDecoded"].as_u64().unwrap_or(0) >= 30,
+        "the third tab plays once a slot frees: {report}"
+    );
+    let latency = &report["viewerA"]["latency"];
+    println!(
+        "LATENCY browser (capture -> display, from the stamp): p50={} ms p95={} ms",
+        latency["p50"], latency["p95"]
+    );
+    assert!(
+        latency["p50"].as_f64().is_some(),
+        "the page read the synthetic stamp: {report}"
+    );
+    assert!(shot.exists(), "screenshot saved at {}", shot.display());
+
+    assert!(device.terminate(), "rtcam demo stops cleanly on SIGTERM");
+    // Talkback: Chromium's fake microphone beeps; its decoded audio must be in the sink.
+    let samples = rtcam::talkback::wav::read_samples(&wav).expect("talkback WAV written");
+    let seconds = samples.len() as f64 / 48_000.0;
+    let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 1000).count();
+    println!(
+        "TALKBACK {seconds:.1} s of audio in the sink, peak {peak}, {loud} samples above 1000"
+    );
+    assert!(
+        seconds >= 3.0,
+        "at least 3 s of talkback played: {seconds:.1} s"
+    );
+    assert!(
+        peak > 3000 && loud > 4800,
+        "the fake microphone's beeps are audible in the sink (peak {peak}, {loud} loud samples)"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn browser_plays_via_mosquitto_websockets() {
+    if !support::netns::enter(module_path!(), "browser_plays_via_mosquitto_websockets") {
+        return;
+    }
+    require_browser_tools();
+    let Some(broker) = support::mosquitto::Mosquitto::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("rtcam-browser-mosq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let http = support::free_port();
+    let config = dir.join("rtcam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "device_id = \"browser-mosquitto\"\n\
+             [mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\n\
+             [http]\nlisten = \"127.0.0.1:{http}\"\nroot = \"{}\"\n\
+             broker_url = \"ws://{{host}}:{}\"\n",
+            broker.port,
+            repo().join("web/dist").display(),
+            broker.ws_port
+        ),
+    )
+    .unwrap();
+    let mut device = Proc::spawn(
+        "rtcam run",
+        Command::new(env!("CARGO_BIN_EXE_rtcam"))
+            .args(["run", "--config"])
+            .arg(&config),
+    );
+    wait_listening(http, "the viewer page");
+    let shot = artifacts().join("viewer-mosquitto.png");
+    let dist = repo().join("web/dist");
+    let report = run_browser(
+        &format!("http://127.0.0.1:{http}/"),
+        "basic",
+        &shot,
+        &[
+            "--device",
+            "browser-mosquitto",
+            "--broker-ws",
+            &format!("ws://127.0.0.1:{}", broker.ws_port),
+            "--dist",
+            dist.to_str().expect("UTF-8 path"),
+        ],
+    );
+    println!("browser report: {report}");
+    assert_played(&report["viewer"], "viewer");
+    assert!(
+        report["brokerDownMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Broker unreachable"),
+        "{report}"
+    );
+    assert_eq!(report["deviceListed"], "browser-mosquitto", "{report}");
+    assert!(
+        report["fileViewer"]["framesDecoded"].as_u64().unwrap_or(0) >= 30,
+        "the page works from file://: {report}"
+    );
+    assert!(device.terminate(), "rtcam run stops cleanly on SIGTERM");
+    std::fs::remove_dir_all(&dir).ok();
+}

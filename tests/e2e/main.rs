@@ -1,0 +1,19 @@
+//! The end-to-end tests, in one test binary (each file under `tests/` would be a crate of its
+//! own, linking webrtc-rs again: minutes of CI on two cores). One module per behaviour; the
+//! helpers they share are in [`support`]. Each test that streams runs in a network namespace
+//! of its own ([`support::netns`]), so the suite needs root (CI has it).
+//!
+//! Run one: `cargo test --test e2e -- stream_mosquitto` (as root, or through `sudo -E`).
+
+mod support;
+
+mod arm_binary_under_qemu;
+mod bad_input;
+mod broker_restart;
+mod browser;
+mod keyframe_on_pli;
+mod passthrough_h264;
+mod stream_embedded_broker;
+mod stream_mosquitto;
+mod talkback;
+mod viewer_slots;

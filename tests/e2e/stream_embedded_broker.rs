@@ -1,0 +1,15 @@
+//! End to end through the embedded broker: the test viewer finds the device over MQTT only,
+//! answers, trickles, and decodes at least 90 % of the frames sent in a 5 s window.
+
+use crate::support;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_decodes_stream_via_embedded_broker() {
+    if !support::netns::enter(module_path!(), "viewer_decodes_stream_via_embedded_broker") {
+        return;
+    }
+    let port = support::embedded_broker();
+    let device = support::Device::start(support::device_config(port, "cam-embedded"));
+    let report = support::watch_and_measure(port, "cam-embedded", true).await;
+    support::assert_healthy_stream(&report);
+    device.stop().await;
+}

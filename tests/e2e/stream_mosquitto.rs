@@ -1,0 +1,38 @@
+//! End to end through a real mosquitto started on a free loopback port: the same checks as
+//! the embedded-broker test, with a viewer that trickles its candidates.
+
+use crate::support;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_decodes_stream_via_mosquitto() {
+    if !support::netns::enter(module_path!(), "viewer_decodes_stream_via_mosquitto") {
+        return;
+    }
+    let Some(broker) = support::mosquitto::Mosquitto::start() else {
+        return;
+    };
+    let device = support::Device::start(support::device_config(broker.port, "cam-mosquitto"));
+    let report = support::watch_and_measure(broker.port, "cam-mosquitto", true).await;
+    support::assert_healthy_stream(&report);
+    device.stop().await;
+    // A clean stop leaves the device offline and its offer cleared on the broker.
+    let mut probe =
+        support::viewer::MqttProbe::connect("127.0.0.1", broker.port, "probe-after").await;
+    probe.subscribe("rtcam/cam-mosquitto/status").await;
+    probe.subscribe("rtcam/cam-mosquitto/offer").await;
+    let status = probe
+        .next_matching(std::time::Duration::from_secs(5), |t, _| {
+            t.ends_with("/status")
+        })
+        .await
+        .expect("retained status");
+    assert_eq!(&status.1[..], br#"{"state":"offline"}"#);
+    let offer = probe
+        .next_matching(std::time::Duration::from_secs(2), |t, _| {
+            t.ends_with("/offer")
+        })
+        .await;
+    assert!(
+        offer.is_none(),
+        "no retained offer after a clean stop: {offer:?}"
+    );
+}

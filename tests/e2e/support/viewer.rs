@@ -1,0 +1,528 @@
+//! A test viewer (Client2 of the seed steps) on webrtc-rs. It knows the device only through
+//! MQTT as `docs/protocol.md` describes: it waits for the retained online status and offer,
+//! subscribes to the session, answers, trickles its candidates (or puts them all in the
+//! answer), receives RTP, decodes the H.264 with openh264 and reads the frame stamps.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rumqttc::{AsyncClient, QoS};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::MediaEngine;
+use webrtc::api::APIBuilder;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtp::codecs::h264::H264Packet;
+use webrtc::rtp::packetizer::Depacketizer;
+use webrtc::track::track_remote::TrackRemote;
+
+pub use super::mqtt_probe::MqttProbe;
+use rtcam::capture::stamp;
+use rtcam::h264::nal_types;
+
+/// One decoded picture.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub frame: u32,
+    pub capture_ms: u64,
+    pub decoded_ms: u64,
+    pub at: Instant,
+    pub width: usize,
+    pub height: usize,
+    /// Hash of the received access unit: equal across viewers when one encode is shared.
+    pub au_hash: u64,
+}
+
+/// What the viewer saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub decoded: Vec<Decoded>,
+    pub undecodable: usize,
+    pub unstamped: usize,
+    pub idr_at: Vec<Instant>,
+    pub audio_at: Vec<Instant>,
+    pub video_ssrc: Option<u32>,
+    pub errors: Vec<Value>,
+    pub hangups: Vec<Value>,
+    pub device_candidates: usize,
+    pub connected: bool,
+}
+
+/// Where and how to watch.
+#[derive(Debug, Clone)]
+pub struct ViewerOptions {
+    pub host: String,
+    pub port: u16,
+    pub prefix: String,
+    pub device: String,
+    pub viewer_id: String,
+    /// Send candidates one by one (true) or only inside the answer SDP (false).
+    pub trickle: bool,
+    /// Talk back: send a tone of this frequency as Opus on the audio m-line.
+    pub talk_hz: Option<f32>,
+}
+
+impl ViewerOptions {
+    pub fn new(port: u16, device: &str, viewer_id: &str) -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port,
+            prefix: "rtcam".into(),
+            device: device.into(),
+            viewer_id: viewer_id.into(),
+            trickle: true,
+            talk_hz: None,
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A viewer with a live (or pending) session.
+pub struct Viewer {
+    pub opts: ViewerOptions,
+    pub session: String,
+    pub pc: Arc<RTCPeerConnection>,
+    pub seen: Arc<Mutex<Seen>>,
+    pub mqtt: AsyncClient,
+    root: String,
+}
+
+/// Waits for the device's retained online status and a non-empty retained offer.
+pub async fn wait_for_offer(probe: &mut MqttProbe, root: &str, timeout: Duration) -> Option<Value> {
+    let (status_t, offer_t) = (format!("{root}/status"), format!("{root}/offer"));
+    let mut online = false;
+    let mut offer: Option<Value> = None;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if online {
+            if let Some(o) = offer.take() {
+                return Some(o);
+            }
+        }
+        let (topic, payload) = tokio::time::timeout_at(deadline, probe.rx.recv())
+            .await
+            .ok()??;
+        if topic == status_t {
+            let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+            online = v["state"] == "online";
+        } else if topic == offer_t {
+            offer = if payload.is_empty() {
+                None
+            } else {
+                serde_json::from_slice(&payload).ok()
+            };
+        }
+    }
+}
+
+impl Viewer {
+    /// Discovers the device, answers its standby offer and returns once the answer is sent.
+    pub async fn join(opts: ViewerOptions) -> Result<Viewer, String> {
+        let root = format!("{}/{}", opts.prefix, opts.device);
+        let mut probe =
+            MqttProbe::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
+        probe.subscribe(&format!("{root}/status")).await;
+        probe.subscribe(&format!("{root}/offer")).await;
+        let offer = wait_for_offer(&mut probe, &root, Duration::from_secs(20))
+            .await
+            .ok_or("no online device with a standby offer within 20 s")?;
+        Self::answer(opts, probe, root, offer).await
+    }
+
+    /// Answers a given offer (used to race two viewers on the same offer).
+    pub async fn answer(
+        opts: ViewerOptions,
+        mut probe: MqttProbe,
+        root: String,
+        offer: Value,
+    ) -> Result<Viewer, String> {
+        let session = offer["session"]
+            .as_str()
+            .ok_or("offer without session")?
+            .to_string();
+        let sdp = offer["sdp"]
+            .as_str()
+            .ok_or("offer without sdp")?
+            .to_string();
+        assert_eq!(offer["type"], "offer");
+        // Seed step 10/11: be listening on the session before answering.
+        probe
+            .subscribe(&format!("{root}/session/{session}/#"))
+            .await;
+
+        // Seed steps 13–18.
+        rtcam::install_crypto_provider();
+        let mut media = MediaEngine::default();
+        rtcam::fanout::codecs::register(&mut media).map_err(|e| e.to_string())?;
+        let registry = register_default_interceptors(Registry::new(), &mut media)
+            .map_err(|e| e.to_string())?;
+        let api = APIBuilder::new()
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .build();
+        let pc = Arc::new(
+            api.new_peer_connection(RTCConfiguration::default())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let seen = Arc::new(Mutex::new(Seen::default()));
+
+        let (track_tx, mut track_rx) = mpsc::channel::<Arc<TrackRemote>>(4);
+        pc.on_track(Box::new(move |track, _, _| {
+            let tx = track_tx.clone();
+            Box::pin(async move {
+                let _ = tx.send(track).await;
+            })
+        }));
+        let seen2 = seen.clone();
+        tokio::spawn(async move {
+            while let Some(track) = track_rx.recv().await {
+                let seen = seen2.clone();
+                if track.kind() == webrtc::rtp_transceiver::rtp_codec::RTPCodecType::Video {
+                    seen.lock().unwrap().video_ssrc = Some(track.ssrc());
+                    tokio::spawn(read_video(track, seen));
+                } else {
+                    tokio::spawn(read_audio(track, seen));
+                }
+            }
+        });
+        let (state_tx, mut state_rx) = mpsc::channel::<RTCPeerConnectionState>(16);
+        pc.on_peer_connection_state_change(Box::new(move |s| {
+            let tx = state_tx.clone();
+            Box::pin(async move {
+                let _ = tx.send(s).await;
+            })
+        }));
+        let seen3 = seen.clone();
+        tokio::spawn(async move {
+            while let Some(s) = state_rx.recv().await {
+                if s == RTCPeerConnectionState::Connected {
+                    seen3.lock().unwrap().connected = true;
+                }
+            }
+        });
+
+        let (cand_tx, mut cand_rx) = mpsc::channel::<Option<RTCIceCandidateInit>>(64);
+        if opts.trickle {
+            pc.on_ice_candidate(Box::new(move |c| {
+                let tx = cand_tx.clone();
+                Box::pin(async move {
+                    let _ = tx.send(c.and_then(|c| c.to_json().ok())).await;
+                })
+            }));
+        }
+
+        if let Some(hz) = opts.talk_hz {
+            // Seed step 14: the viewer adds its own track (talkback) before it applies the
+            // offer, so that webrtc-rs pairs it with the offer's sendrecv audio m-line.
+            let track = Arc::new(
+                webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample::new(
+                    rtcam::fanout::codecs::opus_capability(),
+                    "talkback".into(),
+                    opts.viewer_id.clone(),
+                ),
+            );
+            pc.add_track(track.clone())
+                .await
+                .map_err(|e| format!("add talkback track: {e}"))?;
+            tokio::spawn(talk(track, hz));
+        }
+        pc.set_remote_description(RTCSessionDescription::offer(sdp).map_err(|e| e.to_string())?)
+            .await
+            .map_err(|e| format!("set remote offer: {e}"))?;
+        let answer = pc.create_answer(None).await.map_err(|e| e.to_string())?;
+        let mut gathered = pc.gathering_complete_promise().await;
+        pc.set_local_description(answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !opts.trickle {
+            let _ = tokio::time::timeout(Duration::from_secs(5), gathered.recv()).await;
+        }
+        let local = pc.local_description().await.ok_or("no local description")?;
+        let client = probe.client.clone();
+        let viewer_id = opts.viewer_id.clone();
+        if opts.trickle {
+            // Candidates go out as they come: some before the answer, some after.
+            let topic = format!("{root}/session/{session}/candidate/viewer");
+            let (client, viewer_id) = (client.clone(), viewer_id.clone());
+            tokio::spawn(async move {
+                while let Some(c) = cand_rx.recv().await {
+                    let msg = match c {
+                        Some(c) => {
+                            json!({"viewer": viewer_id, "candidate": c.candidate, "sdpMid": "0", "sdpMLineIndex": 0})
+                        }
+                        None => json!({"viewer": viewer_id, "candidate": ""}),
+                    };
+                    let _ = client
+                        .publish(topic.clone(), QoS::AtLeastOnce, false, msg.to_string())
+                        .await;
+                }
+            });
+        }
+        let msg = json!({"type": "answer", "sdp": local.sdp, "viewer": viewer_id});
+        client
+            .publish(
+                format!("{root}/session/{session}/answer"),
+                QoS::AtLeastOnce,
+                false,
+                msg.to_string(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+
+        // Device → viewer messages on the session.
+        let (pc2, seen4, me, prefix) = (
+            pc.clone(),
+            seen.clone(),
+            opts.viewer_id.clone(),
+            format!("{root}/session/{session}/"),
+        );
+        tokio::spawn(async move {
+            while let Some((topic, payload)) = probe.rx.recv().await {
+                let Some(kind) = topic.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+                match kind {
+                    "candidate/device" => {
+                        seen4.lock().unwrap().device_candidates += 1;
+                        let init = RTCIceCandidateInit {
+                            candidate: v["candidate"].as_str().unwrap_or_default().to_string(),
+                            sdp_mid: v["sdpMid"].as_str().map(str::to_string),
+                            sdp_mline_index: v["sdpMLineIndex"].as_u64().map(|n| n as u16),
+                            username_fragment: None,
+                        };
+                        let _ = pc2.add_ice_candidate(init).await;
+                    }
+                    "error" if v["viewer"] == me.as_str() => seen4.lock().unwrap().errors.push(v),
+                    "hangup" if v.get("viewer").is_none() => seen4.lock().unwrap().hangups.push(v),
+                    _ => {}
+                }
+            }
+        });
+        Ok(Viewer {
+            opts,
+            session,
+            pc,
+            seen,
+            mqtt: client,
+            root,
+        })
+    }
+
+    /// Waits until the peer connection is up.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |s| s.connected).await
+    }
+
+    /// Polls `pred` on what was seen, every 20 ms, until `timeout`.
+    pub async fn wait_until(&self, timeout: Duration, pred: impl Fn(&Seen) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if pred(&self.seen.lock().unwrap()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pred(&self.seen.lock().unwrap())
+    }
+
+    /// Sends an RTCP PLI for the video stream.
+    pub async fn send_pli(&self) {
+        let ssrc = self.seen.lock().unwrap().video_ssrc.expect("video track");
+        self.pc
+            .write_rtcp(&[Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: ssrc,
+            })])
+            .await
+            .expect("write PLI");
+    }
+
+    /// Hangs up (seed-step terms: leaves) and closes the connection.
+    pub async fn hangup(&self) {
+        let msg = json!({"reason": "test done", "viewer": self.opts.viewer_id});
+        let _ = self
+            .mqtt
+            .publish(
+                format!("{}/session/{}/hangup", self.root, self.session),
+                QoS::AtLeastOnce,
+                false,
+                msg.to_string(),
+            )
+            .await;
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Sends a tone as 20 ms Opus packets, in real time, for at most 60 s.
+async fn talk(
+    track: Arc<webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample>,
+    hz: f32,
+) {
+    let mut encoder =
+        opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).expect("opus");
+    let mut out = vec![0u8; 1500];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for i in 0..3000usize {
+        tick.tick().await;
+        let pcm: Vec<i16> = (0..960)
+            .map(|n| {
+                let t = (i * 960 + n) as f32 / 48_000.0;
+                ((t * hz * std::f32::consts::TAU).sin() * 12_000.0) as i16
+            })
+            .collect();
+        let Ok(len) = encoder.encode(&pcm, &mut out) else {
+            continue;
+        };
+        let sample = webrtc::media::Sample {
+            data: bytes::Bytes::copy_from_slice(&out[..len]),
+            duration: Duration::from_millis(20),
+            ..Default::default()
+        };
+        if track.write_sample(&sample).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
+    let mut decoder = openh264::decoder::Decoder::new().expect("openh264 decoder");
+    let mut depacketizer = H264Packet::default();
+    let mut access_unit: Vec<u8> = Vec::new();
+    let mut last_seq: Option<u16> = None;
+    let mut broken = false;
+    while let Ok(Ok((pkt, _))) =
+        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
+    {
+        if let Some(prev) = last_seq {
+            if pkt.header.sequence_number != prev.wrapping_add(1) {
+                broken = true; // lost packets: drop this access unit, let the decoder resync
+            }
+        }
+        last_seq = Some(pkt.header.sequence_number);
+        if let Ok(payload) = depacketizer.depacketize(&pkt.payload) {
+            access_unit.extend_from_slice(&payload);
+        }
+        if !pkt.header.marker {
+            continue;
+        }
+        let au = std::mem::take(&mut access_unit);
+        if std::mem::take(&mut broken) || au.is_empty() {
+            seen.lock().unwrap().undecodable += 1;
+            continue;
+        }
+        let now = Instant::now();
+        if nal_types(&au).contains(&5) {
+            seen.lock().unwrap().idr_at.push(now);
+        }
+        match decoder.decode(&au) {
+            Ok(Some(yuv)) => {
+                use openh264::formats::YUVSource;
+                let (w, h) = yuv.dimensions();
+                let stride = yuv.strides().0;
+                match stamp::read(w, h, yuv.y(), stride) {
+                    Some(s) => seen.lock().unwrap().decoded.push(Decoded {
+                        au_hash: {
+                            use std::hash::{Hash, Hasher};
+                            let mut h = std::collections::hash_map::DefaultHasher::new();
+                            au.hash(&mut h);
+                            h.finish()
+                        },
+                        frame: s.frame,
+                        capture_ms: s.unix_ms,
+                        decoded_ms: unix_ms(),
+                        at: now,
+                        width: w,
+                        height: h,
+                    }),
+                    None => seen.lock().unwrap().unstamped += 1,
+                }
+            }
+            Ok(None) => {}
+            Err(_) => seen.lock().unwrap().undecodable += 1,
+        }
+    }
+}
+
+async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
+    while let Ok(Ok((pkt, _))) =
+        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
+    {
+        if !pkt.payload.is_empty() {
+            seen.lock().unwrap().audio_at.push(Instant::now());
+        }
+    }
+}
+
+/// Summary of a viewing window.
+#[derive(Debug)]
+pub struct WindowReport {
+    pub sent: u32,
+    pub decoded: usize,
+    pub increasing: bool,
+    pub sizes_ok: bool,
+    pub audio_packets: usize,
+    pub latency_p50_ms: u64,
+    pub latency_p95_ms: u64,
+}
+
+/// Analyses the frames whose decode time falls in `[from, from+len)`.
+pub fn window_report(
+    seen: &Seen,
+    from: Instant,
+    len: Duration,
+    width: usize,
+    height: usize,
+) -> WindowReport {
+    let frames: Vec<&Decoded> = seen
+        .decoded
+        .iter()
+        .filter(|d| d.at >= from && d.at < from + len)
+        .collect();
+    let increasing = frames.windows(2).all(|w| w[1].frame > w[0].frame);
+    let sent = match (frames.first(), frames.last()) {
+        (Some(a), Some(b)) => b.frame - a.frame + 1,
+        _ => 0,
+    };
+    let sizes_ok = frames
+        .iter()
+        .all(|d| d.width == width && d.height == height);
+    let mut lat: Vec<u64> = frames
+        .iter()
+        .map(|d| d.decoded_ms.saturating_sub(d.capture_ms))
+        .collect();
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let audio_packets = seen
+        .audio_at
+        .iter()
+        .filter(|t| **t >= from && **t < from + len)
+        .count();
+    WindowReport {
+        sent,
+        decoded: frames.len(),
+        increasing,
+        sizes_ok,
+        audio_packets,
+        latency_p50_ms: pct(0.5),
+        latency_p95_ms: pct(0.95),
+    }
+}
