@@ -55,6 +55,9 @@ pub mod systemd;
 pub mod talkback;
 pub mod telemetry;
 
+#[cfg(test)]
+mod layout_tests;
+
 pub use app::{run, Error};
 pub use config::Config;
 

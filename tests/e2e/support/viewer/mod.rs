@@ -19,13 +19,14 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use webrtc::rtp::codecs::h264::H264Packet;
-use webrtc::rtp::packetizer::Depacketizer;
 use webrtc::track::track_remote::TrackRemote;
 
+mod media;
+mod report;
+
 pub use super::mqtt_probe::MqttProbe;
-use rtcam::capture::stamp;
-use rtcam::h264::nal_types;
+use media::{read_audio, read_video, talk};
+pub use report::{window_report, WindowReport};
 
 /// One decoded picture.
 #[derive(Debug, Clone)]
@@ -83,7 +84,7 @@ impl ViewerOptions {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(super) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -365,164 +366,5 @@ impl Viewer {
             )
             .await;
         let _ = self.pc.close().await;
-    }
-}
-
-/// Sends a tone as 20 ms Opus packets, in real time, for at most 60 s.
-async fn talk(
-    track: Arc<webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample>,
-    hz: f32,
-) {
-    let mut encoder =
-        opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).expect("opus");
-    let mut out = vec![0u8; 1500];
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    for i in 0..3000usize {
-        tick.tick().await;
-        let pcm: Vec<i16> = (0..960)
-            .map(|n| {
-                let t = (i * 960 + n) as f32 / 48_000.0;
-                ((t * hz * std::f32::consts::TAU).sin() * 12_000.0) as i16
-            })
-            .collect();
-        let Ok(len) = encoder.encode(&pcm, &mut out) else {
-            continue;
-        };
-        let sample = webrtc::media::Sample {
-            data: bytes::Bytes::copy_from_slice(&out[..len]),
-            duration: Duration::from_millis(20),
-            ..Default::default()
-        };
-        if track.write_sample(&sample).await.is_err() {
-            break;
-        }
-    }
-}
-
-async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
-    let mut decoder = openh264::decoder::Decoder::new().expect("openh264 decoder");
-    let mut depacketizer = H264Packet::default();
-    let mut access_unit: Vec<u8> = Vec::new();
-    let mut last_seq: Option<u16> = None;
-    let mut broken = false;
-    while let Ok(Ok((pkt, _))) =
-        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
-    {
-        if let Some(prev) = last_seq {
-            if pkt.header.sequence_number != prev.wrapping_add(1) {
-                broken = true; // lost packets: drop this access unit, let the decoder resync
-            }
-        }
-        last_seq = Some(pkt.header.sequence_number);
-        if let Ok(payload) = depacketizer.depacketize(&pkt.payload) {
-            access_unit.extend_from_slice(&payload);
-        }
-        if !pkt.header.marker {
-            continue;
-        }
-        let au = std::mem::take(&mut access_unit);
-        if std::mem::take(&mut broken) || au.is_empty() {
-            seen.lock().unwrap().undecodable += 1;
-            continue;
-        }
-        let now = Instant::now();
-        if nal_types(&au).contains(&5) {
-            seen.lock().unwrap().idr_at.push(now);
-        }
-        match decoder.decode(&au) {
-            Ok(Some(yuv)) => {
-                use openh264::formats::YUVSource;
-                let (w, h) = yuv.dimensions();
-                let stride = yuv.strides().0;
-                match stamp::read(w, h, yuv.y(), stride) {
-                    Some(s) => seen.lock().unwrap().decoded.push(Decoded {
-                        au_hash: {
-                            use std::hash::{Hash, Hasher};
-                            let mut h = std::collections::hash_map::DefaultHasher::new();
-                            au.hash(&mut h);
-                            h.finish()
-                        },
-                        frame: s.frame,
-                        capture_ms: s.unix_ms,
-                        decoded_ms: unix_ms(),
-                        at: now,
-                        width: w,
-                        height: h,
-                    }),
-                    None => seen.lock().unwrap().unstamped += 1,
-                }
-            }
-            Ok(None) => {}
-            Err(_) => seen.lock().unwrap().undecodable += 1,
-        }
-    }
-}
-
-async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
-    while let Ok(Ok((pkt, _))) =
-        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
-    {
-        if !pkt.payload.is_empty() {
-            seen.lock().unwrap().audio_at.push(Instant::now());
-        }
-    }
-}
-
-/// Summary of a viewing window.
-#[derive(Debug)]
-pub struct WindowReport {
-    pub sent: u32,
-    pub decoded: usize,
-    pub increasing: bool,
-    pub sizes_ok: bool,
-    pub audio_packets: usize,
-    pub latency_p50_ms: u64,
-    pub latency_p95_ms: u64,
-}
-
-/// Analyses the frames whose decode time falls in `[from, from+len)`.
-pub fn window_report(
-    seen: &Seen,
-    from: Instant,
-    len: Duration,
-    width: usize,
-    height: usize,
-) -> WindowReport {
-    let frames: Vec<&Decoded> = seen
-        .decoded
-        .iter()
-        .filter(|d| d.at >= from && d.at < from + len)
-        .collect();
-    let increasing = frames.windows(2).all(|w| w[1].frame > w[0].frame);
-    let sent = match (frames.first(), frames.last()) {
-        (Some(a), Some(b)) => b.frame - a.frame + 1,
-        _ => 0,
-    };
-    let sizes_ok = frames
-        .iter()
-        .all(|d| d.width == width && d.height == height);
-    let mut lat: Vec<u64> = frames
-        .iter()
-        .map(|d| d.decoded_ms.saturating_sub(d.capture_ms))
-        .collect();
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0)
-    };
-    let audio_packets = seen
-        .audio_at
-        .iter()
-        .filter(|t| **t >= from && **t < from + len)
-        .count();
-    WindowReport {
-        sent,
-        decoded: frames.len(),
-        increasing,
-        sizes_ok,
-        audio_packets,
-        latency_p50_ms: pct(0.5),
-        latency_p95_ms: pct(0.95),
     }
 }

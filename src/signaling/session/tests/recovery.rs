@@ -1,0 +1,157 @@
+//! Timeouts, failures, reconnects, stale results and shutdown.
+
+use super::*;
+
+#[test]
+fn a_claimed_session_that_never_connects_times_out() {
+    let t = Instant::now();
+    let mut m = started(1, t);
+    m.handle(t, answer("s1", "alice"));
+    assert_eq!(m.poll_timeout(), Some(t + Duration::from_secs(30)));
+    assert!(m.handle_timeout(t + Duration::from_secs(29)).is_empty());
+    let a = m.handle_timeout(t + Duration::from_secs(30));
+    assert_eq!(
+        a,
+        vec![
+            Action::ClosePeer {
+                session: "s1".into(),
+                reason: "connect_timeout".into(),
+                notify: true
+            },
+            Action::PublishStatus { viewers: 0 },
+            Action::PrepareStandby {
+                session: "s2".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn failed_standby_preparation_backs_off_and_retries() {
+    let t = Instant::now();
+    let mut m = machine(4);
+    m.handle(t, Event::Start);
+    let a = m.handle(
+        t,
+        Event::StandbyFailed {
+            session: "s1".into(),
+            reason: "x".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![Action::ClosePeer {
+            session: "s1".into(),
+            reason: "failed".into(),
+            notify: false
+        }]
+    );
+    assert_eq!(m.poll_timeout(), Some(t + RETRY_MIN));
+    assert!(m.handle_timeout(t + Duration::from_millis(999)).is_empty());
+    let a = m.handle_timeout(t + RETRY_MIN);
+    assert_eq!(
+        a,
+        vec![Action::PrepareStandby {
+            session: "s2".into()
+        }]
+    );
+    // The second failure in a row waits twice as long.
+    m.handle(
+        t,
+        Event::StandbyFailed {
+            session: "s2".into(),
+            reason: "x".into(),
+        },
+    );
+    assert_eq!(m.poll_timeout(), Some(t + RETRY_MIN * 2));
+}
+
+#[test]
+fn a_rejected_answer_tells_the_viewer_and_frees_the_slot() {
+    let t = Instant::now();
+    let mut m = started(1, t);
+    m.handle(t, answer("s1", "alice"));
+    let a = m.handle(
+        t,
+        Event::AnswerRejected {
+            session: "s1".into(),
+            message: "bad sdp".into(),
+        },
+    );
+    assert!(
+        matches!(&a[0], Action::SendError { code: ErrorCode::BadRequest, viewer, .. } if viewer == "alice")
+    );
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s2".into()
+        }),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn reconnect_republishes_the_standby_offer() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    assert_eq!(
+        m.handle(t, Event::MqttConnected),
+        vec![
+            Action::PublishStatus { viewers: 0 },
+            Action::PublishOffer {
+                session: "s1".into(),
+                sdp: "offer1".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_stale_standby_result_is_discarded() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let a = m.handle(
+        t,
+        Event::StandbyReady {
+            session: "old".into(),
+            sdp: "x".into(),
+        },
+    );
+    assert_eq!(
+        a,
+        vec![Action::ClosePeer {
+            session: "old".into(),
+            reason: "stale".into(),
+            notify: false
+        }]
+    );
+    assert_eq!(m.standby_session(), Some("s1"));
+}
+
+#[test]
+fn shutdown_closes_everything_and_goes_offline() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    m.handle(t, answer("s1", "alice"));
+    let a = m.handle(t, Event::Shutdown);
+    assert_eq!(
+        a,
+        vec![
+            Action::ClosePeer {
+                session: "s1".into(),
+                reason: "shutdown".into(),
+                notify: true
+            },
+            Action::ClosePeer {
+                session: "s2".into(),
+                reason: "shutdown".into(),
+                notify: false
+            },
+            Action::ClearOffer,
+            Action::PublishOffline,
+        ]
+    );
+    assert!(
+        m.handle(t, answer("s2", "bob")).is_empty(),
+        "nothing after shutdown"
+    );
+}
