@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh test
 # The browser tests need the built viewer page and playwright-core.
 ./scripts/build-web.sh
+# The viewer page's own unit tests (Node's test runner: back-off, the stamp test vector).
+(cd web && npm test)
 cargo build --all-targets --locked
 
 if [ "${RTCAM_SKIP_CROSS:-0}" = 1 ]; then

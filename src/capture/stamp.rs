@@ -168,4 +168,40 @@ mod tests {
         // A picture without a stamp reads as none.
         assert_eq!(read(w, h, &vec![128; w * h], w), None);
     }
+
+    /// The vector the viewer page's decoder is tested against too (web/tests/stamp.test.mjs):
+    /// both sides are pinned to one file. `RTCAM_WRITE_FIXTURES=1` rewrites it after a
+    /// deliberate change of the layout.
+    #[test]
+    fn matches_the_shared_test_vector() {
+        use base64::Engine as _;
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stamp-64x48.json");
+        let (w, h) = (64, STRIP_HEIGHT);
+        let s = Stamp {
+            frame: 305_419_896,
+            unix_ms: 1_733_000_000_123,
+        };
+        let (mut y, mut u, mut v) = picture(w, h);
+        write(s, w, h, &mut y, &mut u, &mut v);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        if std::env::var_os("RTCAM_WRITE_FIXTURES").is_some() {
+            let json = serde_json::json!({
+                "width": w, "height": h, "frame": s.frame, "unix_ms": s.unix_ms,
+                "y_base64": b64.encode(&y),
+            });
+            let text = serde_json::to_string_pretty(&json).expect("json") + "\n";
+            std::fs::write(path, text).expect("write the vector");
+        }
+        let text = std::fs::read_to_string(path).expect("tests/data/stamp-64x48.json");
+        let vector: serde_json::Value = serde_json::from_str(&text).expect("vector JSON");
+        assert_eq!(vector["width"], w);
+        assert_eq!(vector["height"], h);
+        assert_eq!(vector["frame"], s.frame);
+        assert_eq!(vector["unix_ms"], s.unix_ms);
+        let pinned = b64
+            .decode(vector["y_base64"].as_str().expect("y_base64"))
+            .expect("base64");
+        assert_eq!(pinned, y, "the stamp layout changed: update the viewer page too");
+        assert_eq!(read(w, h, &pinned, w), Some(s));
+    }
 }

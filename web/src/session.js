@@ -1,5 +1,5 @@
 // One viewing session: the browser's RTCPeerConnection answering the device's standby offer
-// (seed steps 12–20: tracks, answer, local/remote descriptions, ICE candidates, remote tracks).
+// (its own tracks, the answer, local and remote descriptions, ICE candidates, remote tracks).
 
 export class Session {
   /**

@@ -3,6 +3,9 @@
 
 import mqtt from 'mqtt';
 
+/** mqtt.js retries the broker at this fixed period; the page tells the user so. */
+export const BROKER_RETRY_MS = 2000;
+
 export class Signaling {
   /**
    * @param {object} opts {broker, username, password, prefix, viewerId}
@@ -24,7 +27,7 @@ export class Signaling {
       clientId: `rtcam-viewer-${viewerId}`,
       clean: true,
       keepalive: 20,
-      reconnectPeriod: 2000,
+      reconnectPeriod: BROKER_RETRY_MS,
       connectTimeout: 8000,
       resubscribe: true,
       username: username || undefined,

@@ -1,4 +1,5 @@
-// The numbers of the stats overlay, from RTCPeerConnection.getStats() sampled once a second.
+// The numbers of the stats overlay: RTCPeerConnection.getStats() sampled once a second, and
+// the capture → display latency read from the frame stamps (stamp.js).
 
 /** Keeps the previous sample to turn counters into rates. */
 export class StatsSampler {
@@ -43,4 +44,41 @@ export function percentiles(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return { p50: at(0.5), p95: at(0.95) };
+}
+
+/** Latencies of the last 300 stamps read; the overlay summarises the last 60 of them. */
+export class LatencyLog {
+  constructor() {
+    this.values = [];
+    this.last = null; // the last stamp read: {frame, unixMs, latencyMs}
+  }
+
+  push(stamp) {
+    this.last = stamp;
+    this.values.push(stamp.latencyMs);
+    if (this.values.length > 300) this.values.splice(0, this.values.length - 300);
+  }
+
+  summary() {
+    return percentiles(this.values.slice(-60));
+  }
+}
+
+/** The text of the stats overlay from a sample, the latency summary and the last stamp. */
+export function formatStats(s, latency, lastStamp) {
+  const fmt = (v, digits = 0, unit = '') => (v == null ? '—' : `${v.toFixed(digits)}${unit}`);
+  const lines = [
+    `resolution  ${s.width && s.height ? `${s.width}×${s.height}` : '—'}`,
+    `fps         ${fmt(s.fps)}`,
+    `bitrate     ${fmt(s.kbps, 0, ' kbit/s')}`,
+    `rtt         ${fmt(s.rttMs, 1, ' ms')}`,
+    `lost        ${s.packetsLost} packets`,
+    `audio       ${s.audioPackets} packets`,
+  ];
+  // Only a synthetic (stamped) picture has these; a real camera's has not.
+  if (lastStamp) {
+    lines.push(`latency     p50 ${fmt(latency.p50, 0, ' ms')}  p95 ${fmt(latency.p95, 0, ' ms')}`);
+    lines.push(`frame       #${lastStamp.frame}`);
+  }
+  return lines.join('\n');
 }

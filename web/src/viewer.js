@@ -1,0 +1,272 @@
+// The viewer's state machine: finds the device over MQTT, answers its standby offer, plays
+// the stream, says why nothing plays when nothing does, and retries after the back-off.
+// What it shows goes through ui.js; the microphone is talkback.js's.
+
+import { newViewerId } from './settings.js';
+import { BROKER_RETRY_MS, Signaling } from './signaling.js';
+import { Session } from './session.js';
+import { StampReader } from './stamp.js';
+import { LatencyLog, StatsSampler, formatStats } from './stats.js';
+import { Backoff } from './backoff.js';
+import { Talkback } from './talkback.js';
+import { $, Ui } from './ui.js';
+
+export class Viewer {
+  constructor(settings) {
+    this.settings = settings;
+    this.viewerId = newViewerId();
+    this.device = settings.device;
+    this.status = null; // the device's retained status (null: none seen yet)
+    this.offer = null; // the device's current standby offer (null: none)
+    this.session = null; // the live Session, if any
+    this.usedSessions = new Set(); // offers this page already answered (never answer twice)
+    this.devices = new Map(); // device list: id -> status
+    this.retry = new Backoff();
+    this.talkback = new Talkback(() => this.session);
+    this.ui = new Ui();
+    this.latencies = new LatencyLog();
+    this.latency = undefined; // {p50, p95} of the last stamps, once stats were sampled
+    this.stats = null; // the last StatsSampler sample of the live session
+    this.sampler = new StatsSampler();
+    this.video = $('video');
+    this.stampReader = new StampReader(this.video, (s) => this.latencies.push(s));
+    // What tests and curious users can read from the console.
+    window.rtcamViewer = this;
+  }
+
+  /** The overlay's main line (read by web/tests/browser.mjs). */
+  get message() {
+    return this.ui.message;
+  }
+
+  // ---------------------------------------------------------------- start and stop
+
+  start() {
+    this.signaling = new Signaling(
+      { ...this.settings, viewerId: this.viewerId },
+      {
+        connected: () => this.onBrokerUp(),
+        disconnected: (why) => this.onBrokerDown(why),
+        status: (device, json) => this.onStatus(device, json),
+        offer: (device, json) => this.onOffer(device, json),
+        session: (session, kind, json) => this.onSessionMessage(session, kind, json),
+      },
+    );
+    this.ui.connectingToBroker(this.settings.broker);
+    this.signaling.connect();
+    this.statsTimer = setInterval(() => this.sampleStats(), 1000);
+    this.retryTimer = setInterval(() => this.maybeAnswer(), 500);
+  }
+
+  /** Leaves the session (hangup) and the broker; used on unload and on settings changes. */
+  stop(reason = 'left', urgent = false) {
+    this.endSession(reason, true, urgent);
+    clearInterval(this.statsTimer);
+    clearInterval(this.retryTimer);
+    // Not forced: the hangup just written still goes out before the socket closes.
+    this.signaling?.client?.end(false);
+  }
+
+  /** The Leave button: hang up and stay idle until the page is reloaded. */
+  leave() {
+    if (this.device && (this.session || this.state !== 'left')) {
+      this.stop('left');
+      this.state = 'left';
+      this.ui.left();
+    }
+  }
+
+  // ---------------------------------------------------------------- broker
+
+  onBrokerUp() {
+    this.brokerUp = true;
+    this.ui.setBroker(true);
+    if (this.device) {
+      this.signaling.watchDevice(this.device);
+      if (this.session) this.signaling.joinSession(this.device, this.session.id);
+      if (!this.session) this.ui.waitingForStatus(this.device);
+      // A device that ever ran leaves a retained status, which arrives at once: silence means
+      // a wrong device id or prefix, or a device that never connected to this broker.
+      clearTimeout(this.silenceTimer);
+      this.silenceTimer = setTimeout(() => {
+        if (!this.status && this.brokerUp) this.ui.neverAnnounced(this.device, this.settings.prefix);
+      }, 3000);
+    } else {
+      this.signaling.watchDevices();
+      this.ui.showDeviceList(this.devices, this.settings);
+    }
+  }
+
+  onBrokerDown(why) {
+    this.brokerUp = false;
+    this.ui.setBroker(false);
+    if (!this.isPlaying()) this.ui.brokerDown(this.settings.broker, why, BROKER_RETRY_MS);
+  }
+
+  // ---------------------------------------------------------------- device status and offer
+
+  onStatus(device, json) {
+    if (!this.device) {
+      if (json) this.devices.set(device, json);
+      else this.devices.delete(device);
+      this.ui.showDeviceList(this.devices, this.settings);
+      return;
+    }
+    if (device !== this.device) return;
+    this.status = json;
+    this.ui.renderStatus(json);
+    if (!json || json.state !== 'online') {
+      if (!this.isPlaying()) this.ui.offline(this.device, json);
+      return;
+    }
+    this.maybeAnswer();
+  }
+
+  onOffer(device, json) {
+    if (device !== this.device) return;
+    this.offer = json && json.type === 'offer' && json.session && json.sdp ? json : null;
+    this.maybeAnswer();
+  }
+
+  /** Answers the standby offer when idle, the device online, and any retry delay over. */
+  maybeAnswer() {
+    if (this.session || !this.device || !this.brokerUp) return;
+    if (this.status?.state !== 'online') return;
+    if (!this.offer || this.usedSessions.has(this.offer.session)) {
+      if (this.status.viewers >= this.status.max_viewers) {
+        this.ui.full(this.device, this.status.max_viewers);
+        this.state = 'full';
+      } else if (this.state !== 'full' || !this.offer) {
+        this.ui.waitingForOffer(this.device);
+      }
+      return;
+    }
+    if (this.retry.waiting()) return;
+    this.answer(this.offer).catch((e) => this.fail(`could not answer: ${e.message || e}`));
+  }
+
+  // ---------------------------------------------------------------- the session
+
+  async answer(offer) {
+    this.usedSessions.add(offer.session);
+    this.state = 'answering';
+    this.ui.connecting(this.device);
+    const session = new Session(
+      offer,
+      { iceServers: this.settings.iceServers, micTrack: this.talkback.track },
+      {
+        candidate: (init) =>
+          this.signaling.candidate(this.device, session.id, init ?? { candidate: '' }),
+        state: (s) => this.onPeerState(session, s),
+        stream: (stream) => this.attach(stream),
+      },
+    );
+    this.session = session;
+    // Subscribe to the session before answering so no reply is missed (protocol step 3).
+    this.signaling.joinSession(this.device, session.id);
+    const sdp = await session.answer();
+    if (this.session !== session) return;
+    this.signaling.answer(this.device, session.id, sdp);
+  }
+
+  onSessionMessage(sessionId, kind, json) {
+    const session = this.session;
+    if (!session || session.id !== sessionId) return;
+    if (kind === 'candidate/device') {
+      session.addRemoteCandidate(json);
+    } else if (kind === 'error' && json.viewer === this.viewerId) {
+      this.onError(json);
+    } else if (kind === 'hangup' && json.viewer === undefined) {
+      // The device ended the session.
+      this.endSession(null, false);
+      this.retry.fail();
+      this.ui.endedByDevice(this.device, json.reason);
+    }
+  }
+
+  onError(err) {
+    this.endSession(null, false);
+    if (err.code === 'taken') {
+      // Someone else won the race for that offer: take the next one at once.
+      this.ui.offerTaken();
+      this.maybeAnswer();
+    } else if (err.code === 'full') {
+      this.state = 'full';
+      this.maybeAnswer();
+    } else {
+      this.fail(`${this.device} refused the session (${err.code}): ${err.message}`);
+    }
+  }
+
+  onPeerState(session, state) {
+    if (session !== this.session) return;
+    if (state === 'connected') {
+      this.state = 'playing';
+      this.retry.reset();
+      this.ui.hide();
+      this.stampReader.start();
+    } else if (state === 'failed') {
+      this.endSession('ice_failed', true);
+      this.retry.fail();
+      this.ui.iceFailed(this.device);
+    } else if (state === 'disconnected') {
+      this.ui.interrupted();
+    }
+  }
+
+  fail(message) {
+    this.endSession('error', true);
+    this.retry.fail();
+    this.ui.failed(message);
+  }
+
+  /** Closes the session; `reason` set means "tell the device" (a hangup). */
+  endSession(reason, tellDevice, urgent = false) {
+    const session = this.session;
+    if (!session) return;
+    this.session = null;
+    this.state = 'idle';
+    this.stampReader.stop();
+    if (tellDevice && reason) this.signaling.hangup(this.device, session.id, reason, urgent);
+    this.signaling.leaveSession(this.device, session.id);
+    session.close();
+    this.video.srcObject = null;
+    this.stats = null;
+    this.ui.setStats('');
+  }
+
+  isPlaying() {
+    return this.state === 'playing' && !!this.session;
+  }
+
+  attach(stream) {
+    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    this.video.play().catch(() => {
+      // Autoplay is muted, so this only fails when the page is hidden; playback starts later.
+    });
+  }
+
+  // ---------------------------------------------------------------- talkback and stats
+
+  async toggleTalk() {
+    if (this.talkback.live) {
+      await this.talkback.stop();
+      this.ui.setTalking(false);
+      return;
+    }
+    const why = await this.talkback.start();
+    if (why) this.ui.toast(why, () => this.isPlaying());
+    else this.ui.setTalking(true);
+  }
+
+  async sampleStats() {
+    if (!this.session || this.session.closed) return;
+    try {
+      this.stats = await this.sampler.sample(this.session.pc);
+    } catch {
+      return;
+    }
+    this.latency = this.latencies.summary();
+    this.ui.setStats(formatStats(this.stats, this.latency, this.latencies.last));
+  }
+}
