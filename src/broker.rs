@@ -97,7 +97,7 @@ pub fn start(tcp: SocketAddr, ws: SocketAddr) -> Result<EmbeddedBroker, BrokerEr
 }
 
 /// Waits (bounded, 5 s) until the broker answers an MQTT CONNECT on its TCP listener. A bare
-/// TCP probe would make rumqttd log an error for the aborted connection, so this speaks just
+/// TCP connect would make rumqttd log an error for the aborted connection, so this speaks just
 /// enough MQTT 3.1.1 (CONNECT, CONNACK, DISCONNECT) to leave cleanly.
 fn wait_ready(addr: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -111,7 +111,7 @@ fn wait_ready(addr: SocketAddr) {
 }
 
 fn mqtt_ping(addr: SocketAddr) -> std::io::Result<()> {
-    const CLIENT_ID: &[u8] = b"rtcam-ready-probe";
+    const CLIENT_ID: &[u8] = b"rtcam-ready-check";
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
     // Variable header: protocol name "MQTT", level 4, clean session, keep-alive 10 s.

@@ -147,77 +147,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 talkback_wav,
                 config,
             } => {
-                let mut config = load(config)?;
-                let broker = rtcam::broker::start(broker_listen, broker_ws_listen)?;
-                config.device_id = device_id;
-                config.mqtt.url = format!("mqtt://{}", broker.tcp);
-                config.http.listen = http_listen.to_string();
-                if let Some(root) = web_root {
-                    config.http.root = root.display().to_string();
-                }
-                // Browsers reach the embedded broker on the host they loaded the page from.
-                config.http.broker_url = format!("ws://{{host}}:{}/mqtt", broker.ws.port());
-                if let Some(wav) = talkback_wav {
-                    config.audio.talkback_device = format!("wav:{}", wav.display());
-                } else if config.audio.talkback_device.is_empty() {
-                    let wav = std::env::temp_dir().join("rtcam-demo-talkback.wav");
-                    config.audio.talkback_device = format!("wav:{}", wav.display());
-                }
-                config.validate()?;
-                let root = format!("{}/{}", config.mqtt.prefix, config.resolved_device_id());
-                let page_host = match http_listen.ip() {
-                    ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                    ip => ip.to_string(),
+                let opts = rtcam::app::commands::DemoOptions {
+                    broker_listen,
+                    broker_ws_listen,
+                    device_id,
+                    http_listen,
+                    web_root,
+                    talkback_wav,
                 };
-                println!("rtcam demo");
-                println!(
-                    "  Viewer:           http://{page_host}:{}/   <- open this in a browser",
-                    http_listen.port()
-                );
-                println!("  MQTT (TCP):       mqtt://{}", broker.tcp);
-                println!("  MQTT (WebSocket): ws://{}/mqtt", broker.ws);
-                println!(
-                    "  topic root:       {root}  (status: {root}/status, offer: {root}/offer)"
-                );
-                println!(
-                    "  talkback:         {}",
-                    config.audio.talkback_device.trim_start_matches("wav:")
-                );
-                if rtcam::http::find_root(&config.http.root).is_none() {
-                    println!(
-                        "  (the viewer page is not built: run ./scripts/demo.sh, or \
-                         cd web && npm ci && npm run build)"
-                    );
-                }
-                println!("  Press Ctrl-C to stop.");
-                rtcam::run(config, rtcam::shutdown_signal()).await?;
+                rtcam::app::commands::demo(load(config)?, opts, rtcam::shutdown_signal()).await?;
             }
             Command::Status { config, wait } => {
                 let config = load(config)?;
-                let device = config.resolved_device_id();
-                let topics = rtcam::signaling::protocol::Topics::new(&config.mqtt.prefix, &device);
-                let status = rtcam::signaling::mqtt::query_status(
-                    &config.mqtt,
-                    &topics,
-                    std::time::Duration::from_secs(wait),
-                )
-                .await?;
-                return Ok(match status {
-                    Some(s) => {
-                        println!("{s}");
-                        s["state"] == "online"
-                    }
-                    None => {
-                        eprintln!(
-                            "rtcam: no status for {} on {}: the device never connected to this broker \
-                             (or uses another prefix or device id)",
-                            topics.root(),
-                            config.mqtt.url
-                        );
-                        false
-                    }
-                });
+                let wait = std::time::Duration::from_secs(wait);
+                return Ok(rtcam::app::commands::print_status(&config, wait).await?);
             }
             Command::PrintConfig | Command::CheckConfig { .. } | Command::Probe { .. } => {
                 unreachable!("handled above")

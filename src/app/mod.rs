@@ -3,12 +3,14 @@
 //! that feeds the sans-IO session machine ([`crate::signaling::session`]) and carries out its
 //! actions against peers and the broker.
 //!
+//! - [`commands`]: `rtcam demo` and `rtcam status`.
 //! - [`event_loop`]: the `select!` over MQTT, peers, timers and shutdown; events in.
 //! - [`executor`]: the machine's actions out.
 //! - [`outbox`]: what the device publishes, behind the [`outbox::Publish`] seam.
 //! - [`peers`]: one task per peer connection, applying its commands in order.
 //! - [`status`]: the retained status and what the capture devices report.
 
+pub mod commands;
 mod event_loop;
 mod executor;
 pub mod outbox;

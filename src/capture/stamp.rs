@@ -201,7 +201,10 @@ mod tests {
         let pinned = b64
             .decode(vector["y_base64"].as_str().expect("y_base64"))
             .expect("base64");
-        assert_eq!(pinned, y, "the stamp layout changed: update the viewer page too");
+        assert_eq!(
+            pinned, y,
+            "the stamp layout changed: update the viewer page too"
+        );
         assert_eq!(read(w, h, &pinned, w), Some(s));
     }
 }

@@ -6,13 +6,13 @@ use std::time::Duration;
 use crate::support;
 
 use serde_json::{json, Value};
-use support::viewer::{wait_for_offer, MqttProbe, Viewer, ViewerOptions};
+use support::viewer::{wait_for_offer, TestMqtt, Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-bad-input";
 const ROOT: &str = "rtcam/cam-bad-input";
 
-async fn expect_error(probe: &mut MqttProbe, viewer: &str) -> Value {
-    let (_, payload) = probe
+async fn expect_error(mqtt: &mut TestMqtt, viewer: &str) -> Value {
+    let (_, payload) = mqtt
         .next_matching(Duration::from_secs(10), |t, p| {
             t.ends_with("/error")
                 && serde_json::from_slice::<Value>(p)
@@ -46,71 +46,65 @@ async fn bad_viewer_messages_are_refused_without_harm() {
             .await
     );
 
-    let mut probe = MqttProbe::connect("127.0.0.1", port, "hostile").await;
-    probe.subscribe(&format!("{ROOT}/status")).await;
-    probe.subscribe(&format!("{ROOT}/offer")).await;
-    probe.subscribe(&format!("{ROOT}/session/+/error")).await;
-    let offer = wait_for_offer(&mut probe, ROOT, Duration::from_secs(20))
+    let mut mqtt = TestMqtt::connect("127.0.0.1", port, "hostile").await;
+    mqtt.subscribe(&format!("{ROOT}/status")).await;
+    mqtt.subscribe(&format!("{ROOT}/offer")).await;
+    mqtt.subscribe(&format!("{ROOT}/session/+/error")).await;
+    let offer = wait_for_offer(&mut mqtt, ROOT, Duration::from_secs(20))
         .await
         .expect("standby offer");
     let session = offer["session"].as_str().expect("session id").to_string();
     let answer_topic = format!("{ROOT}/session/{session}/answer");
 
     // Not JSON at all: nobody to answer, only logged.
-    probe
-        .publish_raw(answer_topic.clone(), b"\xff\xfe not json {")
+    mqtt.publish_raw(answer_topic.clone(), b"\xff\xfe not json {")
         .await;
     // JSON without an SDP: refused, and the sender is told why.
-    probe
-        .publish(
-            answer_topic.clone(),
-            json!({"type": "answer", "viewer": "no-sdp"}),
-        )
-        .await;
-    let e = expect_error(&mut probe, "no-sdp").await;
+    mqtt.publish(
+        answer_topic.clone(),
+        json!({"type": "answer", "viewer": "no-sdp"}),
+    )
+    .await;
+    let e = expect_error(&mut mqtt, "no-sdp").await;
     assert_eq!(e["code"], "bad_request", "{e}");
     assert!(e["message"].as_str().unwrap().contains("sdp"), "{e}");
     // Wrong type.
-    probe
-        .publish(
-            answer_topic.clone(),
-            json!({"type": "offer", "sdp": "v=0\r\n", "viewer": "wrong-type"}),
-        )
-        .await;
-    let e = expect_error(&mut probe, "wrong-type").await;
+    mqtt.publish(
+        answer_topic.clone(),
+        json!({"type": "offer", "sdp": "v=0\r\n", "viewer": "wrong-type"}),
+    )
+    .await;
+    let e = expect_error(&mut mqtt, "wrong-type").await;
     assert_eq!(e["code"], "bad_request", "{e}");
     // An SDP that parses as a message but not as a session description: it claims the
     // standby session, is rejected by the peer connection, and a new standby offer follows.
-    probe
-        .publish(
-            answer_topic.clone(),
-            json!({"type": "answer", "sdp": "v=0\r\nthis is not an SDP\r\n", "viewer": "bad-sdp"}),
-        )
-        .await;
-    let e = expect_error(&mut probe, "bad-sdp").await;
+    mqtt.publish(
+        answer_topic.clone(),
+        json!({"type": "answer", "sdp": "v=0\r\nthis is not an SDP\r\n", "viewer": "bad-sdp"}),
+    )
+    .await;
+    let e = expect_error(&mut mqtt, "bad-sdp").await;
     assert_eq!(e["code"], "bad_request", "{e}");
     // Candidates: garbage JSON, a bogus candidate line, and a message for an unknown session.
     let cand_topic = format!("{ROOT}/session/{session}/candidate/viewer");
-    probe.publish_raw(cand_topic.clone(), b"[1,2,3]").await;
-    probe
+    mqtt.publish_raw(cand_topic.clone(), b"[1,2,3]").await;
+    mqtt
         .publish(
             cand_topic,
             json!({"viewer": "bad-sdp", "candidate": "candidate:garbage", "sdpMid": "0", "sdpMLineIndex": 0}),
         )
         .await;
-    probe
-        .publish(
-            format!("{ROOT}/session/no-such-session/hangup"),
-            json!({"reason": "bye", "viewer": "ghost"}),
-        )
-        .await;
+    mqtt.publish(
+        format!("{ROOT}/session/no-such-session/hangup"),
+        json!({"reason": "bye", "viewer": "ghost"}),
+    )
+    .await;
     // A viewer id that is far too long is refused as well.
-    probe
-        .publish(
-            answer_topic,
-            json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "x".repeat(5000)}),
-        )
-        .await;
+    mqtt.publish(
+        answer_topic,
+        json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "x".repeat(5000)}),
+    )
+    .await;
 
     // The watcher never noticed: its picture keeps coming for the next 2 s.
     let before = watcher.seen.lock().unwrap().decoded.len();

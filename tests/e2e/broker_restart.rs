@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support;
 
-use support::viewer::{wait_for_offer, MqttProbe, Viewer, ViewerOptions};
+use support::viewer::{wait_for_offer, TestMqtt, Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-broker-restart";
 
@@ -20,11 +20,11 @@ async fn device_recovers_from_a_broker_restart() {
     };
     let device = support::Device::start(support::device_config(broker.port, DEVICE));
     let root = format!("rtcam/{DEVICE}");
-    let mut probe = MqttProbe::connect("127.0.0.1", broker.port, "probe-before").await;
-    probe.subscribe(&format!("{root}/status")).await;
-    probe.subscribe(&format!("{root}/offer")).await;
+    let mut mqtt = TestMqtt::connect("127.0.0.1", broker.port, "mqtt-before").await;
+    mqtt.subscribe(&format!("{root}/status")).await;
+    mqtt.subscribe(&format!("{root}/offer")).await;
     assert!(
-        wait_for_offer(&mut probe, &root, Duration::from_secs(20))
+        wait_for_offer(&mut mqtt, &root, Duration::from_secs(20))
             .await
             .is_some(),
         "online with an offer before the restart"
@@ -36,10 +36,10 @@ async fn device_recovers_from_a_broker_restart() {
     broker.restart();
     let back = Instant::now();
 
-    let mut probe = MqttProbe::connect("127.0.0.1", broker.port, "probe-after").await;
-    probe.subscribe(&format!("{root}/status")).await;
-    probe.subscribe(&format!("{root}/offer")).await;
-    let offer = wait_for_offer(&mut probe, &root, Duration::from_secs(40)).await;
+    let mut mqtt = TestMqtt::connect("127.0.0.1", broker.port, "mqtt-after").await;
+    mqtt.subscribe(&format!("{root}/status")).await;
+    mqtt.subscribe(&format!("{root}/offer")).await;
+    let offer = wait_for_offer(&mut mqtt, &root, Duration::from_secs(40)).await;
     println!(
         "BROKER RESTART: status and offer re-published {:.1} s after the broker came back",
         back.elapsed().as_secs_f64()

@@ -15,18 +15,17 @@ async fn viewer_decodes_stream_via_mosquitto() {
     support::assert_healthy_stream(&report);
     device.stop().await;
     // A clean stop leaves the device offline and its offer cleared on the broker.
-    let mut probe =
-        support::viewer::MqttProbe::connect("127.0.0.1", broker.port, "probe-after").await;
-    probe.subscribe("rtcam/cam-mosquitto/status").await;
-    probe.subscribe("rtcam/cam-mosquitto/offer").await;
-    let status = probe
+    let mut mqtt = support::viewer::TestMqtt::connect("127.0.0.1", broker.port, "mqtt-after").await;
+    mqtt.subscribe("rtcam/cam-mosquitto/status").await;
+    mqtt.subscribe("rtcam/cam-mosquitto/offer").await;
+    let status = mqtt
         .next_matching(std::time::Duration::from_secs(5), |t, _| {
             t.ends_with("/status")
         })
         .await
         .expect("retained status");
     assert_eq!(&status.1[..], br#"{"state":"offline"}"#);
-    let offer = probe
+    let offer = mqtt
         .next_matching(std::time::Duration::from_secs(2), |t, _| {
             t.ends_with("/offer")
         })

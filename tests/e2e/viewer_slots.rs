@@ -8,13 +8,13 @@ use std::time::Duration;
 use crate::support;
 
 use serde_json::Value;
-use support::viewer::{wait_for_offer, MqttProbe, Viewer, ViewerOptions};
+use support::viewer::{wait_for_offer, TestMqtt, Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-slots";
 const ROOT: &str = "rtcam/cam-slots";
 
-async fn offer_probe(port: u16, id: &str) -> MqttProbe {
-    let mut p = MqttProbe::connect("127.0.0.1", port, id).await;
+async fn offer_watcher(port: u16, id: &str) -> TestMqtt {
+    let mut p = TestMqtt::connect("127.0.0.1", port, id).await;
     p.subscribe(&format!("{ROOT}/status")).await;
     p.subscribe(&format!("{ROOT}/offer")).await;
     p
@@ -31,14 +31,14 @@ async fn slots_race_sharing_full_taken_and_hangup() {
     let device = support::Device::start(config);
 
     // Two viewers answer the same standby offer at the same moment.
-    let mut p = offer_probe(port, "probe-race").await;
+    let mut p = offer_watcher(port, "mqtt-race").await;
     let offer = wait_for_offer(&mut p, ROOT, Duration::from_secs(20))
         .await
         .expect("standby offer");
     let first_session = offer["session"].as_str().unwrap().to_string();
     let (pa, pb) = (
-        MqttProbe::connect("127.0.0.1", port, "viewer-ra").await,
-        MqttProbe::connect("127.0.0.1", port, "viewer-rb").await,
+        TestMqtt::connect("127.0.0.1", port, "viewer-ra").await,
+        TestMqtt::connect("127.0.0.1", port, "viewer-rb").await,
     );
     let (a, b) = tokio::join!(
         Viewer::answer(
@@ -121,8 +121,8 @@ async fn slots_race_sharing_full_taken_and_hangup() {
     );
 
     // Full: the status says 2 of 2 and no standby offer is retained.
-    let mut third_probe = offer_probe(port, "probe-third").await;
-    let status = third_probe
+    let mut third_watcher = offer_watcher(port, "mqtt-third").await;
+    let status = third_watcher
         .next_matching(Duration::from_secs(5), |t, _| t.ends_with("/status"))
         .await
         .expect("status");
@@ -133,7 +133,7 @@ async fn slots_race_sharing_full_taken_and_hangup() {
         "{status}"
     );
     assert!(
-        wait_for_offer(&mut third_probe, ROOT, Duration::from_secs(3))
+        wait_for_offer(&mut third_watcher, ROOT, Duration::from_secs(3))
             .await
             .is_none(),
         "no standby offer while full"
@@ -142,7 +142,7 @@ async fn slots_race_sharing_full_taken_and_hangup() {
     // A late answer to the claimed first session is refused as taken.
     let late = Viewer::answer(
         ViewerOptions::new(port, DEVICE, "late"),
-        MqttProbe::connect("127.0.0.1", port, "viewer-late").await,
+        TestMqtt::connect("127.0.0.1", port, "viewer-late").await,
         ROOT.into(),
         offer.clone(),
     )

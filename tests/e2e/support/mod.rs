@@ -2,7 +2,7 @@
 //! in-process device and a webrtc-rs test viewer.
 
 pub mod mosquitto;
-pub mod mqtt_probe;
+pub mod mqtt_client;
 pub mod netns;
 pub mod viewer;
 

@@ -24,7 +24,7 @@ use webrtc::track::track_remote::TrackRemote;
 mod media;
 mod report;
 
-pub use super::mqtt_probe::MqttProbe;
+pub use super::mqtt_client::TestMqtt;
 use media::{read_audio, read_video, talk};
 pub use report::{window_report, WindowReport};
 
@@ -102,7 +102,7 @@ pub struct Viewer {
 }
 
 /// Waits for the device's retained online status and a non-empty retained offer.
-pub async fn wait_for_offer(probe: &mut MqttProbe, root: &str, timeout: Duration) -> Option<Value> {
+pub async fn wait_for_offer(mqtt: &mut TestMqtt, root: &str, timeout: Duration) -> Option<Value> {
     let (status_t, offer_t) = (format!("{root}/status"), format!("{root}/offer"));
     let mut online = false;
     let mut offer: Option<Value> = None;
@@ -113,7 +113,7 @@ pub async fn wait_for_offer(probe: &mut MqttProbe, root: &str, timeout: Duration
                 return Some(o);
             }
         }
-        let (topic, payload) = tokio::time::timeout_at(deadline, probe.rx.recv())
+        let (topic, payload) = tokio::time::timeout_at(deadline, mqtt.rx.recv())
             .await
             .ok()??;
         if topic == status_t {
@@ -133,20 +133,20 @@ impl Viewer {
     /// Discovers the device, answers its standby offer and returns once the answer is sent.
     pub async fn join(opts: ViewerOptions) -> Result<Viewer, String> {
         let root = format!("{}/{}", opts.prefix, opts.device);
-        let mut probe =
-            MqttProbe::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
-        probe.subscribe(&format!("{root}/status")).await;
-        probe.subscribe(&format!("{root}/offer")).await;
-        let offer = wait_for_offer(&mut probe, &root, Duration::from_secs(20))
+        let mut mqtt =
+            TestMqtt::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
+        mqtt.subscribe(&format!("{root}/status")).await;
+        mqtt.subscribe(&format!("{root}/offer")).await;
+        let offer = wait_for_offer(&mut mqtt, &root, Duration::from_secs(20))
             .await
             .ok_or("no online device with a standby offer within 20 s")?;
-        Self::answer(opts, probe, root, offer).await
+        Self::answer(opts, mqtt, root, offer).await
     }
 
     /// Answers a given offer (used to race two viewers on the same offer).
     pub async fn answer(
         opts: ViewerOptions,
-        mut probe: MqttProbe,
+        mut mqtt: TestMqtt,
         root: String,
         offer: Value,
     ) -> Result<Viewer, String> {
@@ -160,9 +160,7 @@ impl Viewer {
             .to_string();
         assert_eq!(offer["type"], "offer");
         // Seed step 10/11: be listening on the session before answering.
-        probe
-            .subscribe(&format!("{root}/session/{session}/#"))
-            .await;
+        mqtt.subscribe(&format!("{root}/session/{session}/#")).await;
 
         // Seed steps 13–18.
         rtcam::install_crypto_provider();
@@ -253,7 +251,7 @@ impl Viewer {
             let _ = tokio::time::timeout(Duration::from_secs(5), gathered.recv()).await;
         }
         let local = pc.local_description().await.ok_or("no local description")?;
-        let client = probe.client.clone();
+        let client = mqtt.client.clone();
         let viewer_id = opts.viewer_id.clone();
         if opts.trickle {
             // Candidates go out as they come: some before the answer, some after.
@@ -292,7 +290,7 @@ impl Viewer {
             format!("{root}/session/{session}/"),
         );
         tokio::spawn(async move {
-            while let Some((topic, payload)) = probe.rx.recv().await {
+            while let Some((topic, payload)) = mqtt.rx.recv().await {
                 let Some(kind) = topic.strip_prefix(&prefix) else {
                     continue;
                 };

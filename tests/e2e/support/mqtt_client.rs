@@ -8,13 +8,13 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 /// A connected MQTT client that queues every publish it receives.
-pub struct MqttProbe {
+pub struct TestMqtt {
     pub client: AsyncClient,
     pub rx: mpsc::Receiver<(String, Bytes)>,
     suback: mpsc::Receiver<()>,
 }
 
-impl MqttProbe {
+impl TestMqtt {
     pub async fn connect(host: &str, port: u16, id: &str) -> Self {
         let mut opts = MqttOptions::new(id, host, port);
         opts.set_max_packet_size(1 << 20, 1 << 20);
