@@ -10,8 +10,8 @@ use tracing::{debug, info, warn};
 
 use super::outbox::Outbox;
 use super::peers::Peers;
-use crate::fanout::Fanout;
-use crate::peer::{Peer, PeerError, PeerEvent, PeerFactory};
+use super::seams::{MediaControl, OfferMaker, Standby};
+use crate::peer::PeerEvent;
 use crate::signaling::mqtt::MqttEvent;
 use crate::signaling::protocol::{self, Inbound};
 use crate::signaling::sdp;
@@ -21,14 +21,14 @@ use crate::systemd::Notifier;
 /// A standby peer and its offer, or why it could not be made.
 pub(super) struct Prepared {
     pub session: String,
-    pub result: Result<(Peer, String), PeerError>,
+    pub result: Standby,
 }
 
 /// The daemon's state while it runs.
 pub(super) struct Daemon {
     pub(super) machine: Sessions,
-    pub(super) factory: Arc<PeerFactory>,
-    pub(super) fanout: Fanout,
+    pub(super) factory: Arc<dyn OfferMaker>,
+    pub(super) media: Box<dyn MediaControl>,
     pub(super) out: Outbox,
     pub(super) peers: Peers,
     pub(super) prepared_tx: mpsc::Sender<Prepared>,
@@ -40,8 +40,8 @@ pub(super) struct Daemon {
 impl Daemon {
     pub fn new(
         machine: Sessions,
-        factory: Arc<PeerFactory>,
-        fanout: Fanout,
+        factory: Arc<dyn OfferMaker>,
+        media: Box<dyn MediaControl>,
         out: Outbox,
         prepared_tx: mpsc::Sender<Prepared>,
         peer_tx: mpsc::Sender<PeerEvent>,
@@ -49,7 +49,7 @@ impl Daemon {
         Self {
             machine,
             factory,
-            fanout,
+            media,
             out,
             peers: Peers::default(),
             prepared_tx,
@@ -57,11 +57,6 @@ impl Daemon {
             notifier: Notifier::from_env(),
             broker_up: false,
         }
-    }
-
-    /// The fan-out, to stop it once the loop has ended.
-    pub fn into_fanout(self) -> Fanout {
-        self.fanout
     }
 
     pub async fn event_loop(
@@ -120,8 +115,7 @@ impl Daemon {
 
     /// Publishes the status again when a capture device failed or came back.
     fn check_sources(&mut self) {
-        let has_audio = self.fanout.audio_track.is_some();
-        let now = super::status::sources(&self.fanout.stats, has_audio);
+        let now = self.media.sources();
         if self.out.status.sources.as_ref() != Some(&now) {
             info!(video = %now.video, audio = ?now.audio, "capture devices changed state");
             self.out.status.sources = Some(now);

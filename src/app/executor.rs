@@ -20,7 +20,7 @@ impl Daemon {
                 let factory = self.factory.clone();
                 let tx = self.prepared_tx.clone();
                 tokio::spawn(async move {
-                    let result = factory.create_offer(&session).await;
+                    let result = factory.create_offer(session.clone()).await;
                     let _ = tx.send(Prepared { session, result }).await;
                 });
             }
@@ -60,8 +60,8 @@ impl Daemon {
                 self.notify_status();
             }
             Action::PublishOffline => self.out.offline(),
-            Action::SetActiveViewers { connected } => self.fanout.set_active_viewers(connected),
-            Action::RequestKeyframe => self.fanout.keyframes.request(),
+            Action::SetActiveViewers { connected } => self.media.set_active_viewers(connected),
+            Action::RequestKeyframe => self.media.request_keyframe(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`executor`]: the machine's actions out.
 //! - [`outbox`]: what the device publishes, behind the [`outbox::Publish`] seam.
 //! - [`peers`]: one task per peer connection, applying its commands in order.
+//! - [`seams`]: the peers and the media as the loop sees them (traits, faked in its tests).
 //! - [`status`]: the retained status and what the capture devices report.
 
 pub mod commands;
@@ -15,7 +16,10 @@ mod event_loop;
 mod executor;
 pub mod outbox;
 mod peers;
+pub mod seams;
 pub mod status;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -140,7 +144,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Box::new(publisher.clone()),
         status::template(&config, talkback.is_some()),
     );
-    let mut daemon = Daemon::new(machine, factory, fanout, outbox, prepared_tx, peer_tx);
+    let media = Box::new(seams::FanoutControl::new(&fanout));
+    let mut daemon = Daemon::new(machine, factory, media, outbox, prepared_tx, peer_tx);
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;
@@ -150,7 +155,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = tokio::time::timeout(Duration::from_secs(3), mqtt_task).await;
     // Peers close on their own tasks; give them a moment to send their DTLS close.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    daemon.into_fanout().stop();
+    drop(daemon);
+    fanout.stop();
     if let Some(t) = talkback {
         t.stop();
     }

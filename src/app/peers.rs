@@ -7,7 +7,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 
-use crate::peer::{Peer, PeerEvent};
+use super::seams::PeerLink;
+use crate::peer::PeerEvent;
 use crate::signaling::protocol::CandidateInit;
 
 /// Commands queued per peer.
@@ -28,9 +29,9 @@ pub struct Peers {
 
 impl Peers {
     /// Starts `peer`'s task; its failures come back on `events`.
-    pub fn add(&mut self, peer: Peer, events: mpsc::Sender<PeerEvent>) {
+    pub fn add(&mut self, peer: Box<dyn PeerLink>, events: mpsc::Sender<PeerEvent>) {
         let (tx, rx) = mpsc::channel(PEER_COMMAND_QUEUE);
-        self.commands.insert(peer.session.clone(), tx);
+        self.commands.insert(peer.session().to_string(), tx);
         tokio::spawn(peer_task(peer, rx, events));
     }
 
@@ -69,7 +70,7 @@ fn to_webrtc(c: CandidateInit) -> RTCIceCandidateInit {
 
 /// Owns one peer: applies its commands in order, closes it at the end.
 async fn peer_task(
-    peer: Peer,
+    peer: Box<dyn PeerLink>,
     mut commands: mpsc::Receiver<PeerCommand>,
     events: mpsc::Sender<PeerEvent>,
 ) {
@@ -79,7 +80,7 @@ async fn peer_task(
                 if let Err(e) = peer.apply_answer(sdp).await {
                     let _ = events
                         .send(PeerEvent::AnswerRejected {
-                            session: peer.session.clone(),
+                            session: peer.session().to_string(),
                             message: e.to_string(),
                         })
                         .await;
@@ -88,12 +89,12 @@ async fn peer_task(
             PeerCommand::Candidate(c) => {
                 let text = c.candidate.clone();
                 if let Err(e) = peer.add_candidate(to_webrtc(c)).await {
-                    debug!(session = %peer.session, cause = %e, candidate = %text, "remote candidate not usable");
+                    debug!(session = %peer.session(), cause = %e, candidate = %text, "remote candidate not usable");
                 }
             }
             PeerCommand::Close => break,
         }
     }
     peer.close().await;
-    debug!(session = %peer.session, "peer closed");
+    debug!(session = %peer.session(), "peer closed");
 }

@@ -159,6 +159,11 @@ impl Fanout {
         })
     }
 
+    /// The count of connected viewers the capture threads read (0 pauses encoding).
+    pub fn active_viewers(&self) -> Arc<AtomicUsize> {
+        self.active_viewers.clone()
+    }
+
     /// Tells the encoders how many viewers are connected (0 pauses encoding).
     pub fn set_active_viewers(&self, n: usize) {
         self.active_viewers.store(n, Ordering::Relaxed);

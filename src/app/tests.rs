@@ -1,0 +1,354 @@
+//! The event loop with fakes behind its seams (peers, media, the MQTT publisher): the whole
+//! daemon logic between the sockets, run in memory.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+
+use super::event_loop::Daemon;
+use super::outbox::{Outbox, Publish};
+use super::seams::{Fut, MediaControl, OfferMaker, PeerLink, Standby};
+use crate::peer::{PeerError, PeerEvent};
+use crate::signaling::mqtt::{MqttError, MqttEvent};
+use crate::signaling::protocol::{SourcesState, Status, Topics};
+use crate::signaling::session::{SessionSettings, Sessions};
+
+type Log = Arc<Mutex<Vec<String>>>;
+type Sent = Arc<Mutex<Vec<(String, bool, Value)>>>;
+
+const OFFER_CANDIDATE: &str = "candidate:1 1 udp 2130706431 198.18.0.1 5000 typ host";
+
+fn offer_sdp(session: &str) -> String {
+    format!("v=0\r\no=- {session} 0 IN IP4 0.0.0.0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=mid:0\r\na={OFFER_CANDIDATE}\r\n")
+}
+
+struct FakePeer {
+    session: String,
+    log: Log,
+}
+
+impl PeerLink for FakePeer {
+    fn session(&self) -> &str {
+        &self.session
+    }
+    fn apply_answer(&self, sdp: String) -> Fut<'_, Result<(), PeerError>> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("answer {} {}", self.session, sdp.len()));
+        Box::pin(async { Ok(()) })
+    }
+    fn add_candidate(&self, c: RTCIceCandidateInit) -> Fut<'_, Result<(), PeerError>> {
+        let line = format!("candidate {} {}", self.session, c.candidate);
+        self.log.lock().unwrap().push(line);
+        Box::pin(async { Ok(()) })
+    }
+    fn close(&self) -> Fut<'_, ()> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("close {}", self.session));
+        Box::pin(async {})
+    }
+}
+
+struct FakeMaker {
+    log: Log,
+}
+
+impl OfferMaker for FakeMaker {
+    fn create_offer(&self, session: String) -> Fut<'_, Standby> {
+        let peer = FakePeer {
+            session: session.clone(),
+            log: self.log.clone(),
+        };
+        Box::pin(async move { Ok((Box::new(peer) as Box<dyn PeerLink>, offer_sdp(&session))) })
+    }
+}
+
+#[derive(Default)]
+struct FakeMedia {
+    active: Arc<AtomicUsize>,
+    keyframes: Arc<AtomicUsize>,
+}
+
+impl MediaControl for FakeMedia {
+    fn set_active_viewers(&self, connected: usize) {
+        self.active.store(connected, Ordering::Relaxed);
+    }
+    fn request_keyframe(&self) {
+        self.keyframes.fetch_add(1, Ordering::Relaxed);
+    }
+    fn sources(&self) -> SourcesState {
+        SourcesState {
+            video: "ok".into(),
+            audio: None,
+        }
+    }
+}
+
+struct Recorder(Sent);
+
+impl Publish for Recorder {
+    fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) -> Result<(), MqttError> {
+        let v = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+        self.0.lock().unwrap().push((topic, retain, v));
+        Ok(())
+    }
+}
+
+/// Waits (bounded) until `pred` holds.
+async fn until(what: &str, mut pred: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if pred() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn has(sent: &Sent, topic: &str, f: impl Fn(bool, &Value) -> bool) -> bool {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .any(|(t, r, v)| t == topic && f(*r, v))
+}
+
+fn message(topic: &str, body: Value) -> MqttEvent {
+    MqttEvent::Message {
+        topic: topic.into(),
+        payload: serde_json::to_vec(&body).unwrap().into(),
+    }
+}
+
+#[tokio::test]
+async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
+    let (log, sent) = (Log::default(), Sent::default());
+    let media = FakeMedia::default();
+    let (active, keyframes) = (media.active.clone(), media.keyframes.clone());
+    let mut n = 0;
+    let machine = Sessions::new(
+        SessionSettings {
+            max_viewers: 2,
+            connect_timeout: Duration::from_secs(30),
+        },
+        move || {
+            n += 1;
+            format!("s{n}")
+        },
+    );
+    let video = crate::signaling::protocol::VideoInfo {
+        codec: "H264".into(),
+        width: 640,
+        height: 480,
+        fps: 30,
+    };
+    let status = Status::online(0, 2, video, None);
+    let outbox = Outbox::new(
+        Topics::new("rtcam", "cam1"),
+        Box::new(Recorder(sent.clone())),
+        status,
+    );
+    let (mqtt_tx, mqtt_rx) = mpsc::channel(16);
+    let (peer_tx, peer_rx) = mpsc::channel(16);
+    let (prepared_tx, prepared_rx) = mpsc::channel(16);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let maker = Arc::new(FakeMaker { log: log.clone() });
+    let mut daemon = Daemon::new(
+        machine,
+        maker,
+        Box::new(media),
+        outbox,
+        prepared_tx,
+        peer_tx.clone(),
+    );
+    let task = tokio::spawn(async move {
+        let stop = async {
+            let _ = stop_rx.await;
+        };
+        daemon.event_loop(mqtt_rx, peer_rx, prepared_rx, stop).await;
+    });
+
+    mqtt_tx.send(MqttEvent::Connected).await.unwrap();
+    until("the standby offer", || {
+        has(&sent, "rtcam/cam1/offer", |r, v| r && v["session"] == "s1")
+    })
+    .await;
+    assert!(has(&sent, "rtcam/cam1/status", |r, v| r && v["viewers"] == 0));
+
+    // A candidate found after the offer went out is held until the claim; one the offer
+    // carries is never sent again.
+    for c in [
+        "candidate:2 1 udp 1 198.18.0.1 5001 typ host",
+        OFFER_CANDIDATE,
+    ] {
+        let ev = PeerEvent::LocalCandidate {
+            session: "s1".into(),
+            candidate: Some(c.into()),
+        };
+        peer_tx.send(ev).await.unwrap();
+    }
+    let device_candidates = "rtcam/cam1/session/s1/candidate/device";
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!has(&sent, device_candidates, |_, _| true), "held");
+
+    let answer = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "alice"});
+    mqtt_tx
+        .send(message("rtcam/cam1/session/s1/answer", answer))
+        .await
+        .unwrap();
+    until("the answer applied", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("answer s1"))
+    })
+    .await;
+    until("the held candidate", || {
+        has(&sent, device_candidates, |r, v| {
+            !r && v["candidate"] == "candidate:2 1 udp 1 198.18.0.1 5001 typ host"
+                && v["sdpMid"] == "0"
+        })
+    })
+    .await;
+    let published = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, ..)| t == device_candidates)
+        .count();
+    assert_eq!(published, 1, "the offer's own candidate is not repeated");
+    until("the next standby offer", || {
+        has(&sent, "rtcam/cam1/offer", |_, v| v["session"] == "s2")
+    })
+    .await;
+
+    let cand = json!({"viewer": "alice", "candidate": "candidate:9 1 udp 1 198.18.0.2 6000 typ host", "sdpMid": "0"});
+    mqtt_tx
+        .send(message("rtcam/cam1/session/s1/candidate/viewer", cand))
+        .await
+        .unwrap();
+    until("the viewer's candidate applied", || {
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("candidate s1 candidate:9"))
+    })
+    .await;
+
+    peer_tx
+        .send(PeerEvent::Connected {
+            session: "s1".into(),
+        })
+        .await
+        .unwrap();
+    until("encoding for one viewer", || {
+        active.load(Ordering::Relaxed) == 1
+    })
+    .await;
+    assert!(
+        keyframes.load(Ordering::Relaxed) >= 1,
+        "a keyframe for the newcomer"
+    );
+
+    let late = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "bob"});
+    mqtt_tx
+        .send(message("rtcam/cam1/session/s1/answer", late))
+        .await
+        .unwrap();
+    until("bob told the offer is taken", || {
+        has(&sent, "rtcam/cam1/session/s1/error", |r, v| {
+            !r && v["viewer"] == "bob" && v["code"] == "taken"
+        })
+    })
+    .await;
+
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the loop ends on shutdown")
+        .unwrap();
+    assert!(has(&sent, "rtcam/cam1/session/s1/hangup", |r, v| !r
+        && v["reason"] == "shutdown"));
+    assert!(has(&sent, "rtcam/cam1/offer", |r, v| r && v.is_null()));
+    assert!(has(&sent, "rtcam/cam1/status", |r, v| r
+        && v["state"] == "offline"));
+    until("both peers closed", || {
+        let log = log.lock().unwrap();
+        log.contains(&"close s1".to_string()) && log.contains(&"close s2".to_string())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn garbage_from_the_broker_is_answered_or_dropped_never_fatal() {
+    let (log, sent) = (Log::default(), Sent::default());
+    let machine = Sessions::new(
+        SessionSettings {
+            max_viewers: 1,
+            connect_timeout: Duration::from_secs(30),
+        },
+        || "s1".to_string(),
+    );
+    let outbox = Outbox::new(
+        Topics::new("rtcam", "cam1"),
+        Box::new(Recorder(sent.clone())),
+        Status::offline(),
+    );
+    let (mqtt_tx, mqtt_rx) = mpsc::channel(16);
+    let (peer_tx, peer_rx) = mpsc::channel(16);
+    let (prepared_tx, prepared_rx) = mpsc::channel(16);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let mut daemon = Daemon::new(
+        machine,
+        Arc::new(FakeMaker { log: log.clone() }),
+        Box::new(FakeMedia::default()),
+        outbox,
+        prepared_tx,
+        peer_tx,
+    );
+    let task = tokio::spawn(async move {
+        let stop = async {
+            let _ = stop_rx.await;
+        };
+        daemon.event_loop(mqtt_rx, peer_rx, prepared_rx, stop).await;
+    });
+    mqtt_tx.send(MqttEvent::Connected).await.unwrap();
+    until("the offer", || {
+        has(&sent, "rtcam/cam1/offer", |_, v| v["session"] == "s1")
+    })
+    .await;
+    for (topic, payload) in [
+        ("rtcam/cam1/session/s1/answer", &b"not json"[..]),
+        (
+            "rtcam/cam1/session/s1/answer",
+            br#"{"type":"answer","viewer":"eve"}"#,
+        ),
+        ("rtcam/cam1/session/s1/hangup", b"\xff\xfe"),
+        ("rtcam/cam1/session/../answer", b"{}"),
+        ("elsewhere", b"{}"),
+    ] {
+        let ev = MqttEvent::Message {
+            topic: topic.into(),
+            payload: bytes::Bytes::copy_from_slice(payload),
+        };
+        mqtt_tx.send(ev).await.unwrap();
+    }
+    until("eve told what was wrong", || {
+        has(&sent, "rtcam/cam1/session/s1/error", |_, v| {
+            v["viewer"] == "eve" && v["code"] == "bad_request"
+        })
+    })
+    .await;
+    assert!(log.lock().unwrap().iter().all(|l| !l.starts_with("answer")));
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the loop ends on shutdown")
+        .unwrap();
+}
