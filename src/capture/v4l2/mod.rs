@@ -13,16 +13,16 @@
 //!   error, the capture thread backs off, and the read after that reopens the device.
 
 mod camera;
+mod encoded;
 mod formats;
-mod h264;
 mod negotiate;
 mod raw;
 
 use std::time::Duration;
 
 use super::CaptureError;
+pub use encoded::V4l2H264;
 pub use formats::offered;
-pub use h264::V4l2H264;
 pub use negotiate::{choose, Choice, Offered, Wanted, AUTO_ORDER};
 pub use raw::V4l2Video;
 

@@ -1,4 +1,4 @@
-//! A test viewer (Client2 of the seed steps) on webrtc-rs. It knows the device only through
+//! A test viewer on webrtc-rs, an independent second WebRTC stack. It knows the device only through
 //! MQTT as `docs/protocol.md` describes: it waits for the retained online status and offer,
 //! subscribes to the session, answers, trickles its candidates (or puts them all in the
 //! answer), receives RTP, decodes the H.264 with openh264 and reads the frame stamps.
@@ -351,7 +351,7 @@ impl Viewer {
             .expect("write PLI");
     }
 
-    /// Hangs up (seed-step terms: leaves) and closes the connection.
+    /// Hangs up (leaves the session) and closes the connection.
     pub async fn hangup(&self) {
         let msg = json!({"reason": "test done", "viewer": self.opts.viewer_id});
         let _ = self
