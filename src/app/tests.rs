@@ -21,6 +21,7 @@ type Log = Arc<Mutex<Vec<String>>>;
 type Sent = Arc<Mutex<Vec<(String, bool, Value)>>>;
 
 const OFFER_CANDIDATE: &str = "candidate:1 1 udp 2130706431 198.18.0.1 5000 typ host";
+const LATE_CANDIDATE: &str = "candidate:2 1 udp 1 198.18.0.1 5001 typ host";
 
 fn offer_sdp(session: &str) -> String {
     format!("v=0\r\no=- {session} 0 IN IP4 0.0.0.0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=mid:0\r\na={OFFER_CANDIDATE}\r\n")
@@ -126,97 +127,143 @@ fn message(topic: &str, body: Value) -> MqttEvent {
     }
 }
 
+/// A running event loop with fakes on every side.
+struct Harness {
+    log: Log,
+    sent: Sent,
+    active: Arc<AtomicUsize>,
+    keyframes: Arc<AtomicUsize>,
+    mqtt: mpsc::Sender<MqttEvent>,
+    peers: mpsc::Sender<PeerEvent>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Harness {
+    /// A device `rtcam/cam1` whose sessions are named s1, s2, …
+    fn start(max_viewers: usize) -> Self {
+        let (log, sent) = (Log::default(), Sent::default());
+        let media = FakeMedia::default();
+        let (active, keyframes) = (media.active.clone(), media.keyframes.clone());
+        let mut n = 0;
+        let machine = Sessions::new(
+            SessionSettings {
+                max_viewers,
+                connect_timeout: Duration::from_secs(30),
+            },
+            move || {
+                n += 1;
+                format!("s{n}")
+            },
+        );
+        let video = crate::signaling::protocol::VideoInfo {
+            codec: "H264".into(),
+            width: 640,
+            height: 480,
+            fps: 30,
+        };
+        let outbox = Outbox::new(
+            Topics::new("rtcam", "cam1"),
+            Box::new(Recorder(sent.clone())),
+            Status::online(0, max_viewers, video, None),
+        );
+        let (mqtt, mqtt_rx) = mpsc::channel(16);
+        let (peers, peer_rx) = mpsc::channel(16);
+        let (prepared_tx, prepared_rx) = mpsc::channel(16);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let maker = Arc::new(FakeMaker { log: log.clone() });
+        let mut daemon = Daemon::new(
+            machine,
+            maker,
+            Box::new(media),
+            outbox,
+            prepared_tx,
+            peers.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            daemon.event_loop(mqtt_rx, peer_rx, prepared_rx, stop).await;
+        });
+        Self {
+            log,
+            sent,
+            active,
+            keyframes,
+            mqtt,
+            peers,
+            stop,
+            task,
+        }
+    }
+
+    async fn mqtt(&self, ev: MqttEvent) {
+        self.mqtt.send(ev).await.expect("the loop runs");
+    }
+
+    async fn peer(&self, ev: PeerEvent) {
+        self.peers.send(ev).await.expect("the loop runs");
+    }
+
+    fn published(&self, topic: &str, f: impl Fn(bool, &Value) -> bool) -> bool {
+        has(&self.sent, topic, f)
+    }
+
+    fn logged(&self, prefix: &str) -> bool {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(prefix))
+    }
+
+    /// Shuts the loop down and waits (bounded) for it to end.
+    async fn shutdown(self) -> (Log, Sent) {
+        self.stop.send(()).expect("the loop runs");
+        tokio::time::timeout(Duration::from_secs(2), self.task)
+            .await
+            .expect("the loop ends on shutdown")
+            .expect("the loop does not panic");
+        (self.log, self.sent)
+    }
+}
+
 #[tokio::test]
 async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
-    let (log, sent) = (Log::default(), Sent::default());
-    let media = FakeMedia::default();
-    let (active, keyframes) = (media.active.clone(), media.keyframes.clone());
-    let mut n = 0;
-    let machine = Sessions::new(
-        SessionSettings {
-            max_viewers: 2,
-            connect_timeout: Duration::from_secs(30),
-        },
-        move || {
-            n += 1;
-            format!("s{n}")
-        },
-    );
-    let video = crate::signaling::protocol::VideoInfo {
-        codec: "H264".into(),
-        width: 640,
-        height: 480,
-        fps: 30,
-    };
-    let status = Status::online(0, 2, video, None);
-    let outbox = Outbox::new(
-        Topics::new("rtcam", "cam1"),
-        Box::new(Recorder(sent.clone())),
-        status,
-    );
-    let (mqtt_tx, mqtt_rx) = mpsc::channel(16);
-    let (peer_tx, peer_rx) = mpsc::channel(16);
-    let (prepared_tx, prepared_rx) = mpsc::channel(16);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let maker = Arc::new(FakeMaker { log: log.clone() });
-    let mut daemon = Daemon::new(
-        machine,
-        maker,
-        Box::new(media),
-        outbox,
-        prepared_tx,
-        peer_tx.clone(),
-    );
-    let task = tokio::spawn(async move {
-        let stop = async {
-            let _ = stop_rx.await;
-        };
-        daemon.event_loop(mqtt_rx, peer_rx, prepared_rx, stop).await;
-    });
-
-    mqtt_tx.send(MqttEvent::Connected).await.unwrap();
+    let h = Harness::start(2);
+    h.mqtt(MqttEvent::Connected).await;
     until("the standby offer", || {
-        has(&sent, "rtcam/cam1/offer", |r, v| r && v["session"] == "s1")
+        h.published("rtcam/cam1/offer", |r, v| r && v["session"] == "s1")
     })
     .await;
-    assert!(has(&sent, "rtcam/cam1/status", |r, v| r && v["viewers"] == 0));
+    assert!(h.published("rtcam/cam1/status", |r, v| r && v["viewers"] == 0));
 
     // A candidate found after the offer went out is held until the claim; one the offer
     // carries is never sent again.
-    for c in [
-        "candidate:2 1 udp 1 198.18.0.1 5001 typ host",
-        OFFER_CANDIDATE,
-    ] {
+    for c in [LATE_CANDIDATE, OFFER_CANDIDATE] {
         let ev = PeerEvent::LocalCandidate {
             session: "s1".into(),
             candidate: Some(c.into()),
         };
-        peer_tx.send(ev).await.unwrap();
+        h.peer(ev).await;
     }
     let device_candidates = "rtcam/cam1/session/s1/candidate/device";
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(!has(&sent, device_candidates, |_, _| true), "held");
+    assert!(!h.published(device_candidates, |_, _| true), "held");
 
     let answer = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "alice"});
-    mqtt_tx
-        .send(message("rtcam/cam1/session/s1/answer", answer))
-        .await
-        .unwrap();
-    until("the answer applied", || {
-        log.lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.starts_with("answer s1"))
-    })
-    .await;
+    h.mqtt(message("rtcam/cam1/session/s1/answer", answer))
+        .await;
+    until("the answer applied", || h.logged("answer s1")).await;
     until("the held candidate", || {
-        has(&sent, device_candidates, |r, v| {
-            !r && v["candidate"] == "candidate:2 1 udp 1 198.18.0.1 5001 typ host"
-                && v["sdpMid"] == "0"
+        h.published(device_candidates, |r, v| {
+            !r && v["candidate"] == LATE_CANDIDATE && v["sdpMid"] == "0"
         })
     })
     .await;
-    let published = sent
+    let published = h
+        .sent
         .lock()
         .unwrap()
         .iter()
@@ -224,57 +271,43 @@ async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
         .count();
     assert_eq!(published, 1, "the offer's own candidate is not repeated");
     until("the next standby offer", || {
-        has(&sent, "rtcam/cam1/offer", |_, v| v["session"] == "s2")
+        h.published("rtcam/cam1/offer", |_, v| v["session"] == "s2")
     })
     .await;
 
     let cand = json!({"viewer": "alice", "candidate": "candidate:9 1 udp 1 198.18.0.2 6000 typ host", "sdpMid": "0"});
-    mqtt_tx
-        .send(message("rtcam/cam1/session/s1/candidate/viewer", cand))
-        .await
-        .unwrap();
+    h.mqtt(message("rtcam/cam1/session/s1/candidate/viewer", cand))
+        .await;
     until("the viewer's candidate applied", || {
-        log.lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.starts_with("candidate s1 candidate:9"))
+        h.logged("candidate s1 candidate:9")
     })
     .await;
 
-    peer_tx
-        .send(PeerEvent::Connected {
-            session: "s1".into(),
-        })
-        .await
-        .unwrap();
+    h.peer(PeerEvent::Connected {
+        session: "s1".into(),
+    })
+    .await;
     until("encoding for one viewer", || {
-        active.load(Ordering::Relaxed) == 1
+        h.active.load(Ordering::Relaxed) == 1
     })
     .await;
     assert!(
-        keyframes.load(Ordering::Relaxed) >= 1,
+        h.keyframes.load(Ordering::Relaxed) >= 1,
         "a keyframe for the newcomer"
     );
 
     let late = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "bob"});
-    mqtt_tx
-        .send(message("rtcam/cam1/session/s1/answer", late))
-        .await
-        .unwrap();
+    h.mqtt(message("rtcam/cam1/session/s1/answer", late)).await;
     until("bob told the offer is taken", || {
-        has(&sent, "rtcam/cam1/session/s1/error", |r, v| {
+        h.published("rtcam/cam1/session/s1/error", |r, v| {
             !r && v["viewer"] == "bob" && v["code"] == "taken"
         })
     })
     .await;
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the loop ends on shutdown")
-        .unwrap();
-    assert!(has(&sent, "rtcam/cam1/session/s1/hangup", |r, v| !r
-        && v["reason"] == "shutdown"));
+    let (log, sent) = h.shutdown().await;
+    let hangup = "rtcam/cam1/session/s1/hangup";
+    assert!(has(&sent, hangup, |r, v| !r && v["reason"] == "shutdown"));
     assert!(has(&sent, "rtcam/cam1/offer", |r, v| r && v.is_null()));
     assert!(has(&sent, "rtcam/cam1/status", |r, v| r
         && v["state"] == "offline"));
@@ -287,40 +320,10 @@ async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
 
 #[tokio::test]
 async fn garbage_from_the_broker_is_answered_or_dropped_never_fatal() {
-    let (log, sent) = (Log::default(), Sent::default());
-    let machine = Sessions::new(
-        SessionSettings {
-            max_viewers: 1,
-            connect_timeout: Duration::from_secs(30),
-        },
-        || "s1".to_string(),
-    );
-    let outbox = Outbox::new(
-        Topics::new("rtcam", "cam1"),
-        Box::new(Recorder(sent.clone())),
-        Status::offline(),
-    );
-    let (mqtt_tx, mqtt_rx) = mpsc::channel(16);
-    let (peer_tx, peer_rx) = mpsc::channel(16);
-    let (prepared_tx, prepared_rx) = mpsc::channel(16);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let mut daemon = Daemon::new(
-        machine,
-        Arc::new(FakeMaker { log: log.clone() }),
-        Box::new(FakeMedia::default()),
-        outbox,
-        prepared_tx,
-        peer_tx,
-    );
-    let task = tokio::spawn(async move {
-        let stop = async {
-            let _ = stop_rx.await;
-        };
-        daemon.event_loop(mqtt_rx, peer_rx, prepared_rx, stop).await;
-    });
-    mqtt_tx.send(MqttEvent::Connected).await.unwrap();
+    let h = Harness::start(1);
+    h.mqtt(MqttEvent::Connected).await;
     until("the offer", || {
-        has(&sent, "rtcam/cam1/offer", |_, v| v["session"] == "s1")
+        h.published("rtcam/cam1/offer", |_, v| v["session"] == "s1")
     })
     .await;
     for (topic, payload) in [
@@ -337,18 +340,14 @@ async fn garbage_from_the_broker_is_answered_or_dropped_never_fatal() {
             topic: topic.into(),
             payload: bytes::Bytes::copy_from_slice(payload),
         };
-        mqtt_tx.send(ev).await.unwrap();
+        h.mqtt(ev).await;
     }
     until("eve told what was wrong", || {
-        has(&sent, "rtcam/cam1/session/s1/error", |_, v| {
+        h.published("rtcam/cam1/session/s1/error", |_, v| {
             v["viewer"] == "eve" && v["code"] == "bad_request"
         })
     })
     .await;
-    assert!(log.lock().unwrap().iter().all(|l| !l.starts_with("answer")));
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("the loop ends on shutdown")
-        .unwrap();
+    assert!(!h.logged("answer"), "no answer reached a peer");
+    h.shutdown().await;
 }
