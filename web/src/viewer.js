@@ -16,6 +16,7 @@ export class Viewer {
     this.settings = settings;
     this.viewerId = newViewerId();
     this.device = settings.device;
+    this.stopped = false; // set by stop(): the connection's late events are ignored
     this.status = null; // the device's retained status (null: none seen yet)
     this.offer = null; // the device's current standby offer (null: none)
     this.session = null; // the live Session, if any
@@ -45,11 +46,14 @@ export class Viewer {
     this.signaling = new Signaling(
       { ...this.settings, viewerId: this.viewerId },
       {
-        connected: () => this.onBrokerUp(),
-        disconnected: (why) => this.onBrokerDown(why),
-        status: (device, json) => this.onStatus(device, json),
-        offer: (device, json) => this.onOffer(device, json),
-        session: (session, kind, json) => this.onSessionMessage(session, kind, json),
+        // A stopped viewer (Leave, new settings, page hidden) ignores its old connection:
+        // mqtt.js still reports the close and late messages.
+        connected: () => this.stopped || this.onBrokerUp(),
+        disconnected: (why) => this.stopped || this.onBrokerDown(why),
+        status: (device, json) => this.stopped || this.onStatus(device, json),
+        offer: (device, json) => this.stopped || this.onOffer(device, json),
+        session: (session, kind, json) =>
+          this.stopped || this.onSessionMessage(session, kind, json),
       },
     );
     this.ui.connectingToBroker(this.settings.broker);
@@ -61,6 +65,8 @@ export class Viewer {
   /** Leaves the session (hangup) and the broker; used on unload and on settings changes. */
   stop(reason = 'left', urgent = false) {
     this.endSession(reason, true, urgent);
+    this.stopped = true;
+    clearTimeout(this.silenceTimer);
     clearInterval(this.statsTimer);
     clearInterval(this.retryTimer);
     // Not forced: the hangup just written still goes out before the socket closes.

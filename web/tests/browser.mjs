@@ -205,6 +205,14 @@ try {
     const mc = await measure(c, 3_000);
     report.viewerC = mc;
     check(mc.framesDecoded >= 30, `viewer C: ${mc.framesDecoded} frames in 3 s`);
+
+    // B leaves with the button: the page says so, and still says so after its broker
+    // connection has closed (a stopped viewer ignores its old connection's events).
+    await b.click('#leave');
+    await waitFor(b, 'viewer B shows that it left', (s) => s.state === 'left', 5_000);
+    await sleep(3000);
+    report.leftMessage = await message(b);
+    check(report.leftMessage === 'You left.', `after Leave: ${report.leftMessage}`);
   }
   if (args.screenshot && !report.screenshot) {
     await a.screenshot({ path: args.screenshot });
