@@ -41,7 +41,7 @@ License: MIT OR Apache-2.0
 COPY
 # The configuration: the annotated default, with the viewer page served on every interface.
 install -d "$root/etc/rtcam"
-sed 's|^# listen = ""|listen = "0.0.0.0:8080"|' src/rtcam.default.toml > "$root/etc/rtcam/rtcam.toml"
+sed 's|^# listen = ""|listen = "0.0.0.0:8080"|' src/config/rtcam.default.toml > "$root/etc/rtcam/rtcam.toml"
 chmod 0644 "$root/etc/rtcam/rtcam.toml"
 grep -q '^listen = "0.0.0.0:8080"' "$root/etc/rtcam/rtcam.toml" \
   || { echo "build-deb.sh: could not enable http.listen in the shipped config" >&2; exit 1; }

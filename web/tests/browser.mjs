@@ -1,5 +1,5 @@
 // Drives Debian's Chromium (playwright-core) against a running rtcam and checks real playback
-// in the viewer page. Called by tests/browser.rs, which starts the device, the broker and this
+// in the viewer page. Called by tests/e2e/browser.rs, which starts the device, the broker and this
 // script inside a network namespace, then checks the device side (talkback WAV).
 //
 //   node web/tests/browser.mjs --url URL --scenario basic|full [--screenshot FILE]
