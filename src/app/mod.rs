@@ -63,6 +63,9 @@ pub enum Error {
     Capture(#[from] crate::capture::CaptureError),
 }
 
+/// How long a stop waits for the last messages and the disconnect to reach the broker.
+const MQTT_CLOSE_WAIT: Duration = Duration::from_secs(3);
+
 /// Standby offers finished by their tasks, waiting for the event loop.
 const PREPARED_QUEUE: usize = 16;
 
@@ -150,9 +153,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;
 
+    // The disconnect goes out after the final messages (offer cleared, offline status); the
+    // MQTT task then waits for the broker to close the connection.
     publisher.disconnect();
     let _ = stop_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(3), mqtt_task).await;
+    let mut mqtt_task = mqtt_task;
+    if tokio::time::timeout(MQTT_CLOSE_WAIT, &mut mqtt_task)
+        .await
+        .is_err()
+    {
+        warn!(
+            wait_s = MQTT_CLOSE_WAIT.as_secs(),
+            "the broker connection did not close in time; the Last Will says offline"
+        );
+        mqtt_task.abort();
+    }
     // Peers close on their own tasks; give them a moment to send their DTLS close.
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(daemon);

@@ -188,8 +188,8 @@ pub async fn query_status(
     Ok(last)
 }
 
-/// Starts the connection task. It runs until `stop` turns true (after a clean disconnect or
-/// at once when the broker is away).
+/// Starts the connection task. It runs until a clean disconnect ([`Publisher::disconnect`])
+/// has gone out, or, while there is no connection, until `stop` turns true.
 pub fn start(
     opts: MqttOptions,
     subscriptions: Vec<String>,
@@ -217,6 +217,16 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     }
 }
 
+/// How long a clean stop waits for the broker to acknowledge the last messages and close the
+/// connection after our DISCONNECT.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// The connection task. rumqttc's `poll` is not cancel-safe: dropped in the middle of a write
+/// it leaves half a packet on the socket and the broker misreads the rest (mosquitto then
+/// logs "out of memory" and drops the last publishes). So a live connection's `poll` is never
+/// raced against anything: a clean stop goes through [`Publisher::disconnect`], which rumqttc
+/// sends after every message queued before it. `stop` only ends the task while it has no
+/// connection (connecting or backing off).
 async fn run(
     mut eventloop: EventLoop,
     client: AsyncClient,
@@ -226,24 +236,19 @@ async fn run(
 ) {
     let broker = eventloop.mqtt_options.broker_address();
     let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
+    let mut connected = false;
+    // Once the daemon has stopped listening, messages are dropped, but the connection stays
+    // up until the disconnect it queued has gone out.
+    let mut daemon_gone = false;
     loop {
         let event = tokio::select! {
             e = eventloop.poll() => e,
-            _ = stopped(&mut stop) => {
-                // Give a queued disconnect (and what precedes it) a moment to flush.
-                let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                    while let Ok(ev) = eventloop.poll().await {
-                        if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
-                            break;
-                        }
-                    }
-                }).await;
-                break;
-            }
+            _ = stopped(&mut stop), if !connected => break,
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 info!(broker = ?broker, "MQTT connected");
+                connected = true;
                 backoff.succeeded();
                 let filters = subscriptions
                     .iter()
@@ -252,29 +257,34 @@ async fn run(
                 if let Err(e) = client.try_subscribe_many(filters) {
                     warn!(cause = %e, "cannot queue MQTT subscriptions");
                 }
-                if tx.send(MqttEvent::Connected).await.is_err() {
-                    break;
+                if !daemon_gone {
+                    daemon_gone = tx.send(MqttEvent::Connected).await.is_err();
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let msg = MqttEvent::Message {
-                    topic: p.topic.clone(),
-                    payload: p.payload.clone(),
-                };
-                if tx.send(msg).await.is_err() {
-                    break;
+                if !daemon_gone {
+                    let msg = MqttEvent::Message {
+                        topic: p.topic.clone(),
+                        payload: p.payload.clone(),
+                    };
+                    daemon_gone = tx.send(msg).await.is_err();
                 }
             }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
                 debug!("MQTT disconnect sent");
+                close(&mut eventloop).await;
+                break;
             }
             Ok(_) => {}
             Err(e) => {
+                connected = false;
                 let wait = backoff.failed();
                 warn!(broker = ?broker, cause = %e, retry_in_ms = wait.as_millis() as u64, "MQTT connection lost; reconnecting");
-                let _ = tx.try_send(MqttEvent::Disconnected {
-                    reason: e.to_string(),
-                });
+                if !daemon_gone {
+                    let _ = tx.try_send(MqttEvent::Disconnected {
+                        reason: e.to_string(),
+                    });
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stopped(&mut stop) => break,
@@ -283,4 +293,26 @@ async fn run(
         }
     }
     debug!("MQTT task ended");
+}
+
+/// After our DISCONNECT: reads what the broker still sends (acknowledgements of the last
+/// publishes) until it closes the connection, at most [`CLOSE_WAIT`]. Closing with unread
+/// data would make the kernel reset the connection, and a reset can discard our last packets
+/// before the broker has read them.
+async fn close(eventloop: &mut EventLoop) {
+    let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, eventloop.poll()).await {
+            Ok(Ok(_)) => {}
+            // The broker closed the connection: everything before it was read.
+            Ok(Err(e)) => {
+                debug!(cause = %e, "MQTT connection closed by the broker");
+                return;
+            }
+            Err(_) => {
+                debug!("the broker did not close the connection in time");
+                return;
+            }
+        }
+    }
 }
