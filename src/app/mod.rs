@@ -155,7 +155,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
     // The disconnect goes out after the final messages (offer cleared, offline status); the
     // MQTT task then waits for the broker to close the connection.
-    publisher.disconnect();
+    publisher.disconnect().await;
     let _ = stop_tx.send(true);
     let mut mqtt_task = mqtt_task;
     if tokio::time::timeout(MQTT_CLOSE_WAIT, &mut mqtt_task)

@@ -25,10 +25,21 @@ pub enum BrokerUrl {
 
 fn parse(url: &str) -> Result<Url, ConfigError> {
     // Without "://" the url crate would read `localhost:1883` as scheme `localhost`.
-    if !url.contains("://") {
+    let Some((_, rest)) = url.split_once("://") else {
         return Err(invalid(
             "mqtt.url",
             format!("{url:?} has no scheme (mqtt://, mqtts://, ws://, wss://)"),
+        ));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // The url crate would skip extra slashes (`ws:///mqtt` as host `mqtt`).
+    if authority.is_empty() {
+        return Err(invalid("mqtt.url", format!("{url:?} has no host")));
+    }
+    if authority.contains('@') {
+        return Err(invalid(
+            "mqtt.url",
+            "credentials do not belong in the URL: set mqtt.username and mqtt.password",
         ));
     }
     Url::parse(url).map_err(|e| match e {
@@ -36,6 +47,22 @@ fn parse(url: &str) -> Result<Url, ConfigError> {
         url::ParseError::EmptyHost => invalid("mqtt.url", format!("{url:?} has no host")),
         other => invalid("mqtt.url", format!("{url:?} is not a URL: {other}")),
     })
+}
+
+/// An IPv6 zone (`[fe80::1%eth0]`), which URLs cannot carry: the text without it, and the
+/// zone to put back on the host (the socket library understands `fe80::1%eth0`).
+fn split_zone(text: &str) -> (String, Option<String>) {
+    let (Some(open), Some(close)) = (text.find('['), text.find(']')) else {
+        return (text.to_string(), None);
+    };
+    match text[open..close].find('%') {
+        Some(at) => {
+            let at = open + at;
+            let zone = text[at + 1..close].to_string();
+            (format!("{}{}", &text[..at], &text[close..]), Some(zone))
+        }
+        None => (text.to_string(), None),
+    }
 }
 
 /// The host as a socket library wants it: IPv6 literals without their brackets.
@@ -50,11 +77,21 @@ fn host_name(host: &Host<&str>) -> String {
 impl BrokerUrl {
     /// Parses `mqtt.url`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let url = parse(text)?;
-        let host = match url.host() {
+        let (plain, zone) = split_zone(text.trim());
+        let url = parse(&plain)?;
+        let mut host = match url.host() {
             Some(h) if !host_name(&h).is_empty() => host_name(&h),
             _ => return Err(invalid("mqtt.url", format!("{text:?} has no host"))),
         };
+        if let Some(zone) = zone {
+            if matches!(url.scheme(), "ws" | "wss") {
+                return Err(invalid(
+                    "mqtt.url",
+                    "IPv6 zones (%…) work with mqtt:// and mqtts:// only",
+                ));
+            }
+            host = format!("{host}%{zone}");
+        }
         let port = |default: u16| url.port().unwrap_or(default);
         match url.scheme() {
             "mqtt" | "tcp" => Ok(BrokerUrl::Tcp {
@@ -65,11 +102,12 @@ impl BrokerUrl {
                 host,
                 port: port(8883),
             }),
+            // The normalised URL: the WebSocket client wants the scheme in lower case.
             "ws" => Ok(BrokerUrl::Ws {
-                url: text.to_string(),
+                url: url.as_str().to_string(),
             }),
             "wss" => Ok(BrokerUrl::Wss {
-                url: text.to_string(),
+                url: url.as_str().to_string(),
             }),
             other => Err(invalid(
                 "mqtt.url",
@@ -149,6 +187,38 @@ mod tests {
         assert!(BrokerUrl::parse("127.0.0.1").is_err());
         assert!(BrokerUrl::parse("localhost:1883").is_err());
         assert!(BrokerUrl::parse("http://broker.lan").is_err());
+    }
+
+    #[test]
+    fn odd_broker_urls_are_normalised_or_explained() {
+        assert_eq!(
+            BrokerUrl::parse("MQTT://Broker.LAN").unwrap(),
+            BrokerUrl::Tcp {
+                host: "Broker.LAN".into(),
+                port: 1883
+            }
+        );
+        assert_eq!(
+            BrokerUrl::parse("WS://127.0.0.1:9001/mqtt").unwrap(),
+            BrokerUrl::Ws {
+                url: "ws://127.0.0.1:9001/mqtt".into()
+            }
+        );
+        assert_eq!(
+            BrokerUrl::parse("mqtt://[fe80::1%eth0]:1884").unwrap(),
+            BrokerUrl::Tcp {
+                host: "fe80::1%eth0".into(),
+                port: 1884
+            }
+        );
+        assert!(BrokerUrl::parse("ws://[fe80::1%eth0]:9001").is_err());
+        assert!(BrokerUrl::parse("ws:///mqtt").is_err(), "no host");
+        assert!(
+            BrokerUrl::parse("mqtt://::1:1883").is_err(),
+            "IPv6 needs brackets"
+        );
+        let err = BrokerUrl::parse("mqtt://user:secret@broker.lan").unwrap_err();
+        assert!(err.to_string().contains("mqtt.username"), "{err}");
     }
 
     #[test]

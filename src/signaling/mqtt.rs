@@ -75,8 +75,14 @@ impl Publisher {
     }
 
     /// Asks the broker for a clean disconnect (the Last Will is then not sent).
-    pub fn disconnect(&self) {
-        let _ = self.client.try_disconnect();
+    /// Waits (bounded) for room in the request queue: the disconnect must follow the final
+    /// messages, never replace them.
+    pub async fn disconnect(&self) {
+        match tokio::time::timeout(Duration::from_secs(1), self.client.disconnect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(cause = %e, "cannot queue the MQTT disconnect"),
+            Err(_) => warn!("the MQTT request queue stayed full; no clean disconnect"),
+        }
     }
 }
 

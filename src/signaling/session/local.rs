@@ -34,7 +34,9 @@ impl LocalCandidates {
         if self.in_offer(candidate.as_deref()) {
             return;
         }
-        if self.held.len() < MAX_HELD_LOCAL_CANDIDATES {
+        // The end of gathering (`None`, sent once) is always kept: it tells the viewer to
+        // stop waiting for more.
+        if self.held.len() < MAX_HELD_LOCAL_CANDIDATES || candidate.is_none() {
             self.held.push(candidate);
         }
     }

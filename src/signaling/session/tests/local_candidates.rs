@@ -116,6 +116,11 @@ fn held_candidates_are_bounded_and_unknown_sessions_dropped() {
             vec![]
         );
     }
+    assert_eq!(
+        m.handle(t, local("s1", None)),
+        vec![],
+        "the end of gathering"
+    );
     assert_eq!(m.handle(t, local("nobody", Some("candidate:x"))), vec![]);
     m.handle(
         t,
@@ -129,8 +134,12 @@ fn held_candidates_are_bounded_and_unknown_sessions_dropped() {
         .iter()
         .filter(|x| matches!(x, Action::PublishCandidate { .. }))
         .count();
-    assert_eq!(released, MAX_HELD_LOCAL_CANDIDATES);
+    assert_eq!(released, MAX_HELD_LOCAL_CANDIDATES + 1);
     assert!(a.contains(&published("s1", "candidate:0 x")), "oldest kept");
+    assert!(
+        a.contains(&end_of_candidates("s1")),
+        "the end is never dropped"
+    );
 }
 
 #[test]
