@@ -25,8 +25,13 @@ pub use encoded::{AccessUnit, H264Source};
 /// Errors from a capture device.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
+    /// The device failed (unplugged, driver error): the next read reopens it.
     #[error("capture source {source_name} stopped: {reason}")]
     Stopped { source_name: String, reason: String },
+    /// One frame could not be used (truncated, corrupt) but the device goes on: USB cameras
+    /// deliver such frames now and then. The frame is skipped, nothing is reopened.
+    #[error("capture source {source_name}: frame skipped: {reason}")]
+    BadFrame { source_name: String, reason: String },
 }
 
 /// Picture geometry and rate of a video source.

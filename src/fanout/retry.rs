@@ -1,14 +1,18 @@
 //! What a capture thread does when its source fails: mark it failing (the status shows it),
-//! log, wait the back-off on the clock, and try again; a good frame resets both.
+//! log, wait the back-off on the clock, and try again; a good frame resets both. A bad frame
+//! from a working device is only skipped, unless they keep coming.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureError;
 use crate::clock::Clock;
+
+/// Bad frames in a row after which the device counts as failing (a second at 30 fps).
+pub const MAX_BAD_FRAMES_IN_A_ROW: u32 = 30;
 
 /// First and largest wait after capture errors.
 pub const CAPTURE_RETRY_MIN: Duration = Duration::from_millis(500);
@@ -18,6 +22,10 @@ pub const CAPTURE_RETRY_MAX: Duration = Duration::from_secs(10);
 pub(super) struct CaptureRetry {
     backoff: Backoff,
     kind: &'static str,
+    /// Bad frames since the last good one.
+    bad_in_a_row: u32,
+    /// Bad frames since start, for the logs.
+    bad_total: u64,
 }
 
 impl CaptureRetry {
@@ -25,6 +33,8 @@ impl CaptureRetry {
         Self {
             backoff: Backoff::new(CAPTURE_RETRY_MIN, CAPTURE_RETRY_MAX),
             kind,
+            bad_in_a_row: 0,
+            bad_total: 0,
         }
     }
 
@@ -39,10 +49,26 @@ impl CaptureRetry {
         match result {
             Ok(x) => {
                 self.backoff.succeeded();
+                self.bad_in_a_row = 0;
                 failing.store(false, Ordering::Relaxed);
                 Some(x)
             }
+            Err(e @ CaptureError::BadFrame { .. })
+                if self.bad_in_a_row + 1 < MAX_BAD_FRAMES_IN_A_ROW =>
+            {
+                self.bad_in_a_row += 1;
+                self.bad_total += 1;
+                // One line per run of bad frames, not one per frame.
+                let kind = self.kind;
+                if self.bad_in_a_row == 1 {
+                    warn!(cause = %e, bad_frames = self.bad_total, "{kind} frame skipped");
+                } else {
+                    debug!(cause = %e, "{kind} frame skipped");
+                }
+                None
+            }
             Err(e) => {
+                self.bad_in_a_row = 0;
                 failing.store(true, Ordering::Relaxed);
                 let delay = self.backoff.failed();
                 let kind = self.kind;
@@ -58,6 +84,36 @@ impl CaptureRetry {
 mod tests {
     use super::*;
     use crate::clock::SimulatedClock;
+
+    fn bad() -> CaptureError {
+        CaptureError::BadFrame {
+            source_name: "camera".into(),
+            reason: "truncated MJPEG".into(),
+        }
+    }
+
+    #[test]
+    fn bad_frames_are_skipped_at_once_unless_they_keep_coming() {
+        let clock = SimulatedClock::new(0);
+        let failing = AtomicBool::new(false);
+        let mut retry = CaptureRetry::new("video");
+        let start = clock.now();
+        for _ in 0..5 {
+            assert_eq!(retry.capture::<u8>(Err(bad()), &failing, &clock), None);
+        }
+        assert_eq!(clock.now(), start, "no back-off for a bad frame");
+        assert!(!failing.load(Ordering::Relaxed), "the device is fine");
+        assert_eq!(retry.capture(Ok(1u8), &failing, &clock), Some(1));
+        // A device that sends nothing but bad frames is failing after all.
+        for _ in 0..MAX_BAD_FRAMES_IN_A_ROW - 1 {
+            retry.capture::<u8>(Err(bad()), &failing, &clock);
+        }
+        assert!(!failing.load(Ordering::Relaxed));
+        assert_eq!(clock.now(), start);
+        retry.capture::<u8>(Err(bad()), &failing, &clock);
+        assert!(failing.load(Ordering::Relaxed));
+        assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN);
+    }
 
     #[test]
     fn a_failure_marks_the_source_and_waits_the_back_off_and_a_frame_clears_it() {

@@ -79,7 +79,10 @@ impl VideoSource for V4l2Video {
             choice.height,
             cam.stride,
         )
-        .map_err(|e| stopped(&self.path, format!("bad frame: {e}")))?;
+        .map_err(|e| CaptureError::BadFrame {
+            source_name: format!("camera {}", self.path),
+            reason: e.to_string(),
+        })?;
         self.seq += 1;
         Ok(VideoFrame {
             width: choice.width,
