@@ -22,11 +22,16 @@ use bytes::Bytes;
 use tracing::{info, warn};
 
 use crate::audio::SAMPLE_RATE;
+use crate::backoff::Backoff;
 use crate::config::TalkbackTarget;
 use crate::peer::ViewerAudio;
 
 /// Packets queued between the peers and the playback thread (about 1 s of 20 ms packets).
 const QUEUE: usize = 50;
+/// First and largest wait before a failed sink is tried again (the ALSA sink reopens its
+/// device on the next write).
+const SINK_RETRY_MIN: Duration = Duration::from_millis(200);
+const SINK_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Largest decoded Opus frame: 120 ms at 48 kHz.
 const MAX_FRAME_SAMPLES: usize = 5760;
 
@@ -113,6 +118,8 @@ pub struct TalkbackStats {
     pub samples_played: AtomicU64,
     /// Packets that could not be decoded.
     pub undecodable: AtomicU64,
+    /// Writes the sink refused (each is followed by a back-off, then a new try).
+    pub sink_failures: AtomicU64,
 }
 
 /// The running talkback player.
@@ -178,7 +185,10 @@ fn play(
     let mut floor = floor::Floor::default();
     let mut decoders: HashMap<String, opus::Decoder> = HashMap::new();
     let mut pcm = vec![0i16; MAX_FRAME_SAMPLES];
-    let mut sink_ok = true;
+    // After a failed write, packets are dropped until `retry_at`, then the sink is tried
+    // again: a speaker that was unplugged or busy comes back without a restart.
+    let mut backoff = Backoff::new(SINK_RETRY_MIN, SINK_RETRY_MAX);
+    let mut retry_at: Option<Instant> = None;
     // Ends on Stop, or when every sender is gone.
     while let Ok(msg) = rx.recv() {
         match msg {
@@ -189,7 +199,8 @@ fn play(
             }
             Msg::Packet { session, payload } => {
                 let before = floor.speaker().map(str::to_string);
-                if !floor.admit(&session, Instant::now()) || !sink_ok {
+                let now = Instant::now();
+                if !floor.admit(&session, now) || retry_at.is_some_and(|at| now < at) {
                     continue;
                 }
                 if before.as_deref() != Some(session.as_str()) {
@@ -215,10 +226,16 @@ fn play(
                     }
                 };
                 if let Err(e) = sink.write(&pcm[..n]) {
-                    warn!(cause = %e, "talkback sink failed; talkback is off until restart");
-                    sink_ok = false;
+                    let wait = backoff.failed();
+                    stats.sink_failures.fetch_add(1, Ordering::Relaxed);
+                    warn!(cause = %e, retry_in_ms = wait.as_millis() as u64, "talkback sink failed");
+                    retry_at = Some(Instant::now() + wait);
                     continue;
                 }
+                if retry_at.take().is_some() {
+                    info!(sink = %sink.name(), "talkback sink works again");
+                }
+                backoff.succeeded();
                 stats.samples_played.fetch_add(n as u64, Ordering::Relaxed);
             }
         }
@@ -263,6 +280,70 @@ mod tests {
                 Bytes::copy_from_slice(&out[..n])
             })
             .collect()
+    }
+
+    /// Refuses its first `fail` writes, then collects.
+    struct Flaky {
+        fail: usize,
+        got: Arc<Mutex<Vec<i16>>>,
+    }
+    impl TalkbackSink for Flaky {
+        fn name(&self) -> String {
+            "flaky".into()
+        }
+        fn write(&mut self, pcm: &[i16]) -> Result<(), TalkbackError> {
+            if self.fail > 0 {
+                self.fail -= 1;
+                return Err(TalkbackError::Device {
+                    device: "flaky".into(),
+                    reason: "unplugged".into(),
+                });
+            }
+            self.got.lock().unwrap().extend_from_slice(pcm);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_sink_is_tried_again_after_the_back_off() {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = Flaky {
+            fail: 2,
+            got: got.clone(),
+        };
+        let tb = Talkback::start(Box::new(sink)).unwrap();
+        let tx = tb.sender();
+        let mut packets = tone_packets(8, 440.0).into_iter();
+        let stats = tb.stats.clone();
+        let failures = |n: u64| {
+            // Bounded: the player thread handles a packet within milliseconds.
+            for _ in 0..500 {
+                if stats.sink_failures.load(Ordering::Relaxed) >= n {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("the sink was not tried {n} times");
+        };
+        // Fails; the next packet, inside the back-off, is dropped without a write.
+        tx.packet("s1", packets.next().unwrap());
+        tx.packet("s1", packets.next().unwrap());
+        failures(1);
+        std::thread::sleep(SINK_RETRY_MIN + Duration::from_millis(100));
+        // Tried again, fails again: the wait doubles.
+        tx.packet("s1", packets.next().unwrap());
+        failures(2);
+        std::thread::sleep(SINK_RETRY_MIN * 2 + Duration::from_millis(100));
+        for p in packets {
+            tx.packet("s1", p);
+        }
+        tb.stop();
+        assert_eq!(stats.sink_failures.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            got.lock().unwrap().len(),
+            5 * 960,
+            "played again after the failures"
+        );
     }
 
     #[test]
