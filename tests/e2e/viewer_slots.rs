@@ -81,6 +81,12 @@ async fn slots_race_sharing_full_taken_and_hangup() {
     let mut opts = ViewerOptions::new(port, DEVICE, "second");
     opts.trickle = false;
     let second = Viewer::join(opts).await.expect("second viewer joins");
+    // The claim cleared the retained offer before the loser was told, so a viewer arriving
+    // now never finds the claimed offer.
+    assert_ne!(
+        second.session, first_session,
+        "a claimed offer stayed retained"
+    );
     assert!(
         second.wait_connected(Duration::from_secs(15)).await,
         "second viewer connects"

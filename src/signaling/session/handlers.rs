@@ -166,6 +166,11 @@ impl Sessions {
         out.push(Action::PublishStatus {
             viewers: self.viewers(),
         });
+        // The claimed offer must not stay retained while the next one is gathered: a viewer
+        // arriving in between would answer it and only hear `taken`.
+        if std::mem::take(&mut self.offer_published) {
+            out.push(Action::ClearOffer);
+        }
         self.ensure_standby(out);
     }
 

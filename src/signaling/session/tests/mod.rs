@@ -98,6 +98,8 @@ fn first_answer_claims_and_the_next_standby_is_prepared() {
                 sdp: "v=0".into()
             },
             Action::PublishStatus { viewers: 1 },
+            // Nobody may answer the claimed offer while the next one is gathered.
+            Action::ClearOffer,
             Action::PrepareStandby {
                 session: "s2".into()
             },
