@@ -29,7 +29,8 @@ root="$stage/rtcam_${version}_${debarch}"
 install -D -m 0755 "$bin" "$root/usr/bin/rtcam"
 install -D -m 0644 systemd/rtcam.service "$root/lib/systemd/system/rtcam.service"
 install -d "$root/usr/share/rtcam/www"
-for f in index.html viewer.js style.css viewer.js.LEGAL.txt; do
+for f in index.html viewer.js style.css viewer.js.LEGAL.txt \
+  index.html.gz viewer.js.gz style.css.gz index.html.br viewer.js.br style.css.br; do
   install -m 0644 "web/dist/$f" "$root/usr/share/rtcam/www/$f"
 done
 install -D -m 0644 README.md "$root/usr/share/doc/rtcam/README.md"

@@ -135,7 +135,7 @@ impl AudioConfig {
 }
 
 /// `[http]`
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Address of the viewer page server, e.g. `0.0.0.0:8080`; empty = off. Default empty.
@@ -145,6 +145,23 @@ pub struct HttpConfig {
     /// The broker's WebSocket URL as browsers reach it (`{host}` = the page's host);
     /// empty = derived from `mqtt.url`. Default empty.
     pub broker_url: String,
+    /// Open page connections at most; at the cap the oldest is closed. Default 64.
+    pub max_connections: usize,
+    /// Time a client has to send its request, and longest a connection may move no byte, s.
+    /// Default 10.
+    pub idle_timeout_s: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: String::new(),
+            root: String::new(),
+            broker_url: String::new(),
+            max_connections: 64,
+            idle_timeout_s: 10,
+        }
+    }
 }
 
 /// One STUN or TURN server (`[[webrtc.ice_servers]]`).

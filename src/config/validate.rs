@@ -71,6 +71,12 @@ impl Config {
                     )
                 })?;
         }
+        if !(1..=1024).contains(&self.http.max_connections) {
+            return Err(invalid("http.max_connections", "must be 1..=1024"));
+        }
+        if !(1..=600).contains(&self.http.idle_timeout_s) {
+            return Err(invalid("http.idle_timeout_s", "must be 1..=600"));
+        }
         let b = &self.http.broker_url;
         let websocket = b.starts_with("ws://") || b.starts_with("wss://");
         if !b.is_empty() && !websocket {

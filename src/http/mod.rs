@@ -1,31 +1,49 @@
-//! The viewer page server: a small HTTP/1.1 static file server for the built viewer
-//! (`web/dist`) plus `/config.json`, which tells the page which broker, prefix and device to
-//! use. GET and HEAD only, one request per connection, no directory listings, nothing outside
-//! the root (symlinks included) is ever served.
+//! The viewer page server: the built viewer (`web/dist`) plus `/config.json`, which tells the
+//! page which broker, prefix and device to use, on hyper/axum with tower-http's file service.
+//! GET and HEAD only, no directory listings, nothing outside the root (symlinks included).
+//! Bounded: at most `http.max_connections` open connections (the oldest is closed to make
+//! room), a request head must arrive and a connection must keep moving within
+//! `http.idle_timeout_s`, files are streamed, never read whole into memory.
+//!
+//! - [`routes`]: what is answered.
+//! - [`server`]: the accept loop, limits and graceful stop.
+//! - [`idle`]: the progress stamp behind the idle timeout.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
 
 use crate::config::browser_broker_url;
-use files::{route, write_reply};
-use request::{parse_request, read_head};
-use tokio::sync::watch;
-use tracing::{debug, info, warn};
 
-mod files;
-mod request;
+mod idle;
+mod routes;
+mod server;
 #[cfg(test)]
 mod tests;
 
-/// Largest request head accepted.
-const MAX_HEAD: usize = 8 * 1024;
-/// Time a client has to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest file served (the bundled viewer and its source map are well below).
-const MAX_FILE: u64 = 16 * 1024 * 1024;
+/// How much the page server lets clients hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections at most (`http.max_connections`).
+    pub max_connections: usize,
+    /// Time for a request head, and longest a connection may move no byte
+    /// (`http.idle_timeout_s`).
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    pub fn from_config(http: &crate::config::HttpConfig) -> Self {
+        Self {
+            max_connections: http.max_connections,
+            idle_timeout: Duration::from_secs(http.idle_timeout_s),
+        }
+    }
+}
 
 /// Errors starting the web server.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +84,7 @@ pub async fn start(
     if site.root.is_none() && !config.http.root.is_empty() {
         warn!(root = %config.http.root, "http.root holds no index.html");
     }
-    let local = serve(addr, site, stop).await?;
+    let local = serve(addr, site, Limits::from_config(&config.http), stop).await?;
     info!(url = %format!("http://{local}/"), broker = %broker, "viewer page");
     Ok(local)
 }
@@ -106,11 +124,13 @@ pub fn find_root(configured: &str) -> Option<PathBuf> {
         .and_then(|d| d.canonicalize().ok())
 }
 
-/// Binds `addr` and serves `site` until `stop` turns true. Returns the bound address.
+/// Binds `addr` and serves `site` within `limits` until `stop` turns true. Returns the bound
+/// address.
 pub async fn serve(
     addr: SocketAddr,
     site: Site,
-    mut stop: watch::Receiver<bool>,
+    limits: Limits,
+    stop: watch::Receiver<bool>,
 ) -> Result<SocketAddr, HttpError> {
     let listener = TcpListener::bind(addr)
         .await
@@ -119,49 +139,22 @@ pub async fn serve(
         .local_addr()
         .map_err(|cause| HttpError::Bind { addr, cause })?;
     match &site.root {
-        Some(root) => info!(%local, root = %root.display(), "viewer page served"),
+        Some(root) => info!(
+            %local,
+            root = %root.display(),
+            max_connections = limits.max_connections,
+            idle_timeout_s = limits.idle_timeout.as_secs_f32(),
+            "viewer page served"
+        ),
         None => warn!(
             %local,
             "viewer page not found (build it: cd web && npm ci && npm run build, or set http.root); \
              serving a help page"
         ),
     }
-    let site = std::sync::Arc::new(site);
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.changed() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let site = site.clone();
-                        tokio::spawn(async move {
-                            if let Err(e) = handle(stream, &site).await {
-                                debug!(%peer, cause = %e, "HTTP connection ended with an error");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait a little, keep serving.
-                        warn!(cause = %e, "accepting an HTTP connection failed");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                },
-            }
-        }
-    });
+    let router = routes::router(Arc::new(site));
+    tokio::spawn(server::accept_loop(listener, router, limits, stop));
     Ok(local)
-}
-
-async fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
-    let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
-        Ok(r) => r?,
-        Err(_) => return Ok(()),
-    };
-    let (head_only, reply) = match parse_request(&head) {
-        Ok(req) => (req.head_only, route(&req.path, site).await),
-        Err(reply) => (false, reply),
-    };
-    write_reply(&mut stream, head_only, reply).await
 }
 
 /// The body of `/config.json` for a device.

@@ -12,6 +12,7 @@ mod bad_input;
 mod broker_restart;
 mod browser;
 mod keyframe_on_pli;
+mod page_server_under_load;
 mod passthrough_h264;
 mod stream_embedded_broker;
 mod stream_mosquitto;
