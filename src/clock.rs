@@ -1,7 +1,9 @@
 //! The clock seam: pacing of synthetic sources and wall-clock stamps go through [`Clock`], so
-//! tests can run them on simulated time.
+//! tests can run them on simulated time. [`Stop`] is what a sleeping thread wakes up for: a
+//! back-off is never longer than the time to the next stop request.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Monotonic time, wall-clock time and blocking sleeps.
@@ -12,6 +14,57 @@ pub trait Clock: Send + Sync + 'static {
     fn unix_ms(&self) -> u64;
     /// Blocks the calling (non-async) thread until `deadline`.
     fn sleep_until(&self, deadline: Instant);
+    /// Blocks until `deadline` or until `stop` is requested; `true` when stopped.
+    fn sleep_until_or_stop(&self, deadline: Instant, stop: &Stop) -> bool {
+        self.sleep_until(deadline);
+        stop.requested()
+    }
+}
+
+/// A stop request shared by the threads it ends (clones share it).
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<StopInner>);
+
+#[derive(Debug, Default)]
+struct StopInner {
+    requested: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Stop {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every holder to stop and wakes those that sleep.
+    pub fn request(&self) {
+        self.0.requested.store(true, Ordering::Relaxed);
+        let _held = self.0.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.0.wake.notify_all();
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.requested.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until `deadline` (real time) or a stop request; `true` when stopped.
+    pub fn wait_until(&self, deadline: Instant) -> bool {
+        let mut held = self.0.lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if self.requested() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            held = match self.0.wake.wait_timeout(held, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
 }
 
 /// The system clock.
@@ -35,6 +88,10 @@ impl Clock for RealClock {
         if deadline > now {
             std::thread::sleep(deadline - now);
         }
+    }
+
+    fn sleep_until_or_stop(&self, deadline: Instant, stop: &Stop) -> bool {
+        stop.wait_until(deadline)
     }
 }
 
@@ -81,6 +138,28 @@ impl Clock for SimulatedClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_request_cuts_a_real_sleep_short() {
+        let stop = Stop::new();
+        let sleeper = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                let stopped = RealClock.sleep_until_or_stop(start + Duration::from_secs(10), &stop);
+                (stopped, start.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        stop.request();
+        let (stopped, slept) = sleeper.join().unwrap();
+        assert!(stopped);
+        assert!(slept < Duration::from_secs(2), "{slept:?}");
+        // Once requested, sleeps end at once.
+        assert!(RealClock.sleep_until_or_stop(Instant::now() + Duration::from_secs(10), &stop));
+        let fresh = Stop::new();
+        assert!(!RealClock.sleep_until_or_stop(Instant::now() + Duration::from_millis(5), &fresh));
+    }
 
     #[test]
     fn simulated_sleep_advances_both_clocks() {

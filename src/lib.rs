@@ -71,8 +71,18 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Resolves on SIGINT or SIGTERM (the signals systemd and Ctrl-C send).
+/// Resolves on SIGINT or SIGTERM (the signals systemd and Ctrl-C send). A second signal
+/// during the clean stop that follows exits the process at once.
 pub async fn shutdown_signal() {
+    one_signal().await;
+    tokio::spawn(async {
+        one_signal().await;
+        tracing::warn!("second stop signal: exiting without a clean stop");
+        std::process::exit(130);
+    });
+}
+
+async fn one_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -63,8 +63,10 @@ pub enum Error {
     Capture(#[from] crate::capture::CaptureError),
 }
 
-/// How long a stop waits for the last messages and the disconnect to reach the broker.
-const MQTT_CLOSE_WAIT: Duration = Duration::from_secs(3);
+/// How long a stop waits for the broker to close the connection after the disconnect (a
+/// working broker takes milliseconds). With the disconnect's own bound, the capture stop and
+/// the talkback stop, a stop takes under 2 s whatever state the daemon is in.
+const MQTT_CLOSE_WAIT: Duration = Duration::from_millis(800);
 
 /// Standby offers finished by their tasks, waiting for the event loop.
 const PREPARED_QUEUE: usize = 16;
@@ -152,6 +154,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;
+    let stopping = std::time::Instant::now();
+    fanout.request_stop();
 
     // The disconnect goes out after the final messages (offer cleared, offline status); the
     // MQTT task then waits for the broker to close the connection.
@@ -175,6 +179,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if let Some(t) = talkback {
         t.stop();
     }
-    info!("rtcam stopped");
+    info!(
+        stop_ms = stopping.elapsed().as_millis() as u64,
+        "rtcam stopped"
+    );
     Ok(())
 }

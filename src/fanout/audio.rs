@@ -1,6 +1,6 @@
 //! Microphone frames encoded with Opus, 20 ms each, skipped while nobody watches.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use super::retry::CaptureRetry;
 use super::sample::{SampleOut, Sent};
 use super::FanoutStats;
 use crate::capture::AudioSource;
-use crate::clock::Clock;
+use crate::clock::{Clock, Stop};
 use crate::encode::opus::OpusEncoder;
 
 pub(super) struct AudioThread {
@@ -20,17 +20,17 @@ pub(super) struct AudioThread {
     pub clock: Arc<dyn Clock>,
     pub stats: Arc<FanoutStats>,
     pub active: Arc<AtomicUsize>,
-    pub stop: Arc<AtomicBool>,
+    pub stop: Stop,
 }
 
 impl AudioThread {
     pub fn run(mut self) {
         info!(source = %self.source.name(), "audio capture started");
         let mut retry = CaptureRetry::new("audio");
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stop.requested() {
             let next = self.source.next_frame();
             let failing = &self.stats.audio_failing;
-            let Some(frame) = retry.capture(next, failing, self.clock.as_ref()) else {
+            let Some(frame) = retry.capture(next, failing, self.clock.as_ref(), &self.stop) else {
                 continue;
             };
             if self.active.load(Ordering::Relaxed) == 0 {

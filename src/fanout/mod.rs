@@ -19,18 +19,22 @@ mod video;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use tracing::warn;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 use crate::capture::{AudioSource, VideoInput};
-use crate::clock::Clock;
+use crate::clock::{Clock, Stop};
 use crate::encode::openh264::{H264Encoder, H264Settings};
 use crate::encode::opus::OpusEncoder;
 use crate::encode::EncodeError;
 pub use keyframe::KeyframeRequests;
 pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN};
 use sample::SampleOut;
+
+/// Longest [`Fanout::stop`] waits for the capture threads.
+pub const STOP_WAIT: Duration = Duration::from_millis(700);
 
 /// Encoded video frames waiting for the track writer.
 pub const VIDEO_QUEUE: usize = 4;
@@ -68,7 +72,7 @@ pub struct Fanout {
     /// Counters.
     pub stats: Arc<FanoutStats>,
     active_viewers: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -90,7 +94,7 @@ impl Fanout {
         let keyframes = Arc::new(KeyframeRequests::default());
         let stats = Arc::new(FanoutStats::default());
         let active_viewers = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Stop::new();
         let mut threads = Vec::new();
 
         let out = SampleOut::start(video_track.clone(), VIDEO_QUEUE, "video");
@@ -169,18 +173,37 @@ impl Fanout {
         self.active_viewers.store(n, Ordering::Relaxed);
     }
 
-    /// Stops the threads and waits for them (at most one frame interval each).
+    /// Asks the threads to stop without waiting (so they wind down while the daemon says
+    /// goodbye on MQTT); [`Fanout::stop`] then collects them.
+    pub fn request_stop(&self) {
+        self.stop.request();
+    }
+
+    /// Stops the threads and waits for them, at most [`STOP_WAIT`] in all: back-offs end at
+    /// once, but a source may sit in a blocking read (a stalled camera waits up to 5 s for a
+    /// frame). A thread still running then is left behind with a log line; the process is
+    /// about to exit.
     pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.request();
+        let deadline = Instant::now() + STOP_WAIT;
         for t in self.threads.drain(..) {
-            let _ = t.join();
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                let name = t.thread().name().unwrap_or("capture").to_string();
+                warn!(thread = %name, wait_ms = STOP_WAIT.as_millis() as u64,
+                    "a capture thread did not stop in time (blocked in its source); leaving it");
+            }
         }
     }
 }
 
 impl Drop for Fanout {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.request();
     }
 }
 

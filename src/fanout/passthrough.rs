@@ -2,7 +2,7 @@
 //! source; while nobody watches, access units are read and dropped. A dropped unit (slow
 //! writer) breaks the reference chain, so later units are held back until the next IDR.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use super::retry::CaptureRetry;
 use super::sample::{SampleOut, Sent};
 use super::FanoutStats;
 use crate::capture::H264Source;
-use crate::clock::Clock;
+use crate::clock::{Clock, Stop};
 
 pub(super) struct PassthroughThread {
     pub source: Box<dyn H264Source>,
@@ -22,7 +22,7 @@ pub(super) struct PassthroughThread {
     pub keyframes: Arc<KeyframeRequests>,
     pub stats: Arc<FanoutStats>,
     pub active: Arc<AtomicUsize>,
-    pub stop: Arc<AtomicBool>,
+    pub stop: Stop,
 }
 
 impl PassthroughThread {
@@ -33,7 +33,7 @@ impl PassthroughThread {
         let mut last_at: Option<std::time::Instant> = None;
         let mut wait_for_idr = true;
         let mut warned_no_force = false;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stop.requested() {
             let now = self.clock.now();
             if self.keyframes.take(now) && !self.source.request_keyframe() && !warned_no_force {
                 warned_no_force = true;
@@ -43,7 +43,7 @@ impl PassthroughThread {
             }
             let next = self.source.next_access_unit();
             let failing = &self.stats.video_failing;
-            let Some(au) = retry.capture(next, failing, self.clock.as_ref()) else {
+            let Some(au) = retry.capture(next, failing, self.clock.as_ref(), &self.stop) else {
                 wait_for_idr = true;
                 continue;
             };

@@ -9,7 +9,7 @@ use tracing::{debug, warn};
 
 use crate::backoff::Backoff;
 use crate::capture::CaptureError;
-use crate::clock::Clock;
+use crate::clock::{Clock, Stop};
 
 /// Bad frames in a row after which the device counts as failing (a second at 30 fps).
 pub const MAX_BAD_FRAMES_IN_A_ROW: u32 = 30;
@@ -39,12 +39,14 @@ impl CaptureRetry {
     }
 
     /// Passes a good capture through; on an error marks the source failing, logs, and
-    /// sleeps the back-off before returning `None` (the caller tries again).
+    /// sleeps the back-off (cut short by `stop`) before returning `None` (the caller tries
+    /// again).
     pub fn capture<T>(
         &mut self,
         result: Result<T, CaptureError>,
         failing: &AtomicBool,
         clock: &dyn Clock,
+        stop: &Stop,
     ) -> Option<T> {
         match result {
             Ok(x) => {
@@ -73,7 +75,7 @@ impl CaptureRetry {
                 let delay = self.backoff.failed();
                 let kind = self.kind;
                 warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "{kind} capture failed");
-                clock.sleep_until(clock.now() + delay);
+                clock.sleep_until_or_stop(clock.now() + delay, stop);
                 None
             }
         }
@@ -99,18 +101,24 @@ mod tests {
         let mut retry = CaptureRetry::new("video");
         let start = clock.now();
         for _ in 0..5 {
-            assert_eq!(retry.capture::<u8>(Err(bad()), &failing, &clock), None);
+            assert_eq!(
+                retry.capture::<u8>(Err(bad()), &failing, &clock, &Stop::new()),
+                None
+            );
         }
         assert_eq!(clock.now(), start, "no back-off for a bad frame");
         assert!(!failing.load(Ordering::Relaxed), "the device is fine");
-        assert_eq!(retry.capture(Ok(1u8), &failing, &clock), Some(1));
+        assert_eq!(
+            retry.capture(Ok(1u8), &failing, &clock, &Stop::new()),
+            Some(1)
+        );
         // A device that sends nothing but bad frames is failing after all.
         for _ in 0..MAX_BAD_FRAMES_IN_A_ROW - 1 {
-            retry.capture::<u8>(Err(bad()), &failing, &clock);
+            retry.capture::<u8>(Err(bad()), &failing, &clock, &Stop::new());
         }
         assert!(!failing.load(Ordering::Relaxed));
         assert_eq!(clock.now(), start);
-        retry.capture::<u8>(Err(bad()), &failing, &clock);
+        retry.capture::<u8>(Err(bad()), &failing, &clock, &Stop::new());
         assert!(failing.load(Ordering::Relaxed));
         assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN);
     }
@@ -125,12 +133,21 @@ mod tests {
             source_name: "camera".into(),
             reason: "unplugged".into(),
         };
-        assert_eq!(retry.capture::<u8>(Err(err()), &failing, &clock), None);
+        assert_eq!(
+            retry.capture::<u8>(Err(err()), &failing, &clock, &Stop::new()),
+            None
+        );
         assert!(failing.load(Ordering::Relaxed));
         assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN);
-        assert_eq!(retry.capture::<u8>(Err(err()), &failing, &clock), None);
+        assert_eq!(
+            retry.capture::<u8>(Err(err()), &failing, &clock, &Stop::new()),
+            None
+        );
         assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN * 3, "doubled");
-        assert_eq!(retry.capture(Ok(7u8), &failing, &clock), Some(7));
+        assert_eq!(
+            retry.capture(Ok(7u8), &failing, &clock, &Stop::new()),
+            Some(7)
+        );
         assert!(!failing.load(Ordering::Relaxed));
     }
 }

@@ -1,7 +1,7 @@
 //! Raw pictures encoded once with openh264. While nobody watches the camera is still read
 //! (so it keeps its exposure and is ready at once) but nothing is encoded.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use super::retry::CaptureRetry;
 use super::sample::{SampleOut, Sent};
 use super::FanoutStats;
 use crate::capture::VideoSource;
-use crate::clock::Clock;
+use crate::clock::{Clock, Stop};
 use crate::encode::openh264::H264Encoder;
 
 pub(super) struct VideoThread {
@@ -23,7 +23,7 @@ pub(super) struct VideoThread {
     pub keyframes: Arc<KeyframeRequests>,
     pub stats: Arc<FanoutStats>,
     pub active: Arc<AtomicUsize>,
-    pub stop: Arc<AtomicBool>,
+    pub stop: Stop,
     pub frame_duration: Duration,
 }
 
@@ -35,10 +35,10 @@ impl VideoThread {
         // Time covered by frames the encoder skipped, added to the next sample so RTP
         // timestamps keep pace with the capture clock.
         let mut pending = Duration::ZERO;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stop.requested() {
             let next = self.source.next_frame();
             let failing = &self.stats.video_failing;
-            let Some(frame) = retry.capture(next, failing, self.clock.as_ref()) else {
+            let Some(frame) = retry.capture(next, failing, self.clock.as_ref(), &self.stop) else {
                 continue;
             };
             self.stats

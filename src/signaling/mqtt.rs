@@ -78,7 +78,7 @@ impl Publisher {
     /// Waits (bounded) for room in the request queue: the disconnect must follow the final
     /// messages, never replace them.
     pub async fn disconnect(&self) {
-        match tokio::time::timeout(Duration::from_secs(1), self.client.disconnect()).await {
+        match tokio::time::timeout(DISCONNECT_QUEUE_WAIT, self.client.disconnect()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => warn!(cause = %e, "cannot queue the MQTT disconnect"),
             Err(_) => warn!("the MQTT request queue stayed full; no clean disconnect"),
@@ -224,8 +224,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// How long a clean stop waits for the broker to acknowledge the last messages and close the
-/// connection after our DISCONNECT.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// connection after our DISCONNECT (a working broker takes milliseconds).
+pub const CLOSE_WAIT: Duration = Duration::from_millis(700);
+
+/// How long [`Publisher::disconnect`] waits for room in a full request queue.
+const DISCONNECT_QUEUE_WAIT: Duration = Duration::from_millis(400);
 
 /// The connection task. rumqttc's `poll` is not cancel-safe: dropped in the middle of a write
 /// it leaves half a packet on the socket and the broker misreads the rest (mosquitto then

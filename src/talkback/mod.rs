@@ -34,6 +34,8 @@ const SINK_RETRY_MIN: Duration = Duration::from_millis(200);
 const SINK_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Largest decoded Opus frame: 120 ms at 48 kHz.
 const MAX_FRAME_SAMPLES: usize = 5760;
+/// Longest [`Talkback::stop`] waits for the playback thread.
+const STOP_WAIT: Duration = Duration::from_millis(300);
 
 /// Errors of the playback side.
 #[derive(Debug, thiserror::Error)]
@@ -158,14 +160,14 @@ impl Talkback {
         self.sender.clone()
     }
 
-    /// Stops the thread (waits at most 2 s for it to finish writing).
+    /// Stops the thread (waits at most [`STOP_WAIT`] for it to finish writing).
     pub fn stop(mut self) {
         let Some(thread) = self.thread.take() else {
             return;
         };
         // Peers' callbacks may keep senders alive (webrtc-rs never drops them): say stop.
         let _ = self.sender.tx.send(Msg::Stop);
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + STOP_WAIT;
         while !thread.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -14,6 +14,7 @@ mod browser;
 mod keyframe_on_pli;
 mod page_server_under_load;
 mod passthrough_h264;
+mod stop_fast;
 mod stream_embedded_broker;
 mod stream_mosquitto;
 mod talkback;

@@ -4,6 +4,7 @@
 pub mod mosquitto;
 pub mod mqtt_client;
 pub mod netns;
+pub mod process;
 pub mod viewer;
 
 use std::net::{SocketAddr, TcpListener};
