@@ -24,6 +24,13 @@ impl Notifier {
         Self { socket }
     }
 
+    /// A notifier that sends to the datagram socket at `path` (tests).
+    #[cfg(test)]
+    pub fn to_path(path: std::path::PathBuf) -> Self {
+        let socket = UnixDatagram::unbound().ok().map(|s| (s, path, false));
+        Self { socket }
+    }
+
     /// Whether a service manager listens.
     pub fn enabled(&self) -> bool {
         self.socket.is_some()

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::outbox::Outbox;
 use super::peers::Peers;
 use super::seams::{MediaControl, OfferMaker, Standby};
+use super::watchdog::{Watchdog, STALL_LIMIT};
 use crate::peer::PeerEvent;
 use crate::signaling::mqtt::MqttEvent;
 use crate::signaling::protocol::{self, Inbound};
@@ -34,6 +35,12 @@ pub(super) struct Daemon {
     pub(super) prepared_tx: mpsc::Sender<Prepared>,
     peer_tx: mpsc::Sender<PeerEvent>,
     notifier: Notifier,
+    /// Half of systemd's `WatchdogSec`, when systemd watches us.
+    watchdog_period: Option<Duration>,
+    watchdog: Watchdog,
+    /// What is wrong, while something is (logged once when it starts and when it ends).
+    unhealthy: Option<String>,
+    mqtt_alive: bool,
     broker_up: bool,
 }
 
@@ -55,8 +62,21 @@ impl Daemon {
             prepared_tx,
             peer_tx,
             notifier: Notifier::from_env(),
+            watchdog_period: crate::systemd::watchdog_interval(),
+            watchdog: Watchdog::new(STALL_LIMIT),
+            unhealthy: None,
+            mqtt_alive: true,
             broker_up: false,
         }
+    }
+
+    /// Replaces the systemd side (tests: a socket of their own, short periods).
+    #[cfg(test)]
+    pub fn with_systemd(mut self, notifier: Notifier, period: Duration, stall: Duration) -> Self {
+        self.notifier = notifier;
+        self.watchdog_period = Some(period);
+        self.watchdog = Watchdog::new(stall);
+        self
     }
 
     pub async fn event_loop(
@@ -72,8 +92,10 @@ impl Daemon {
         self.notifier
             .notify("READY=1\nSTATUS=started, connecting to the broker");
         self.feed(Event::Start);
-        // The watchdog is pinged from this loop, so a stuck loop gets the service restarted.
-        let mut watchdog = crate::systemd::watchdog_interval()
+        // The watchdog is pinged from this loop, so a stuck loop gets the service restarted;
+        // and only while the capture threads and the MQTT task are alive (see `watchdog`).
+        let mut watchdog = self
+            .watchdog_period
             .map(|period| tokio::time::interval_at(tokio::time::Instant::now(), period));
         // Camera and microphone state, re-published in the status when it changes.
         let mut sources_check = tokio::time::interval(Duration::from_secs(1));
@@ -100,15 +122,56 @@ impl Daemon {
                     self.feed(Event::Shutdown);
                     break;
                 }
-                _ = watchdog_tick => self.notifier.notify("WATCHDOG=1"),
-                _ = sources_check.tick() => self.check_sources(),
-                Some(ev) = mqtt_rx.recv() => self.on_mqtt(ev),
+                _ = watchdog_tick => {
+                    if self.check_health() {
+                        self.notifier.notify("WATCHDOG=1");
+                    }
+                }
+                _ = sources_check.tick() => {
+                    self.check_sources();
+                    self.check_health();
+                }
+                ev = mqtt_rx.recv(), if self.mqtt_alive => match ev {
+                    Some(ev) => self.on_mqtt(ev),
+                    None => {
+                        self.mqtt_alive = false;
+                        self.broker_up = false;
+                        error!("the MQTT task has ended; the device can no longer be reached");
+                    }
+                },
                 Some(ev) = peer_rx.recv() => self.on_peer(ev),
                 Some(p) = prepared_rx.recv() => self.on_prepared(p),
                 _ = sleep => {
                     let actions = self.machine.handle_timeout(Instant::now());
                     self.execute(actions);
                 }
+            }
+        }
+    }
+
+    /// Whether every part of the daemon is alive; logs when that changes.
+    fn check_health(&mut self) -> bool {
+        let beats = self.media.heartbeats();
+        match self.watchdog.check(Instant::now(), &beats, self.mqtt_alive) {
+            Ok(()) => {
+                if let Some(was) = self.unhealthy.take() {
+                    info!(was = %was, "healthy again; the watchdog is pinged again");
+                }
+                true
+            }
+            Err(problem) => {
+                if self.unhealthy.as_deref() != Some(problem.as_str()) {
+                    error!(
+                        problem = %problem,
+                        watchdog = self.watchdog_period.is_some(),
+                        "unhealthy; the watchdog is no longer pinged (systemd restarts the \
+                         service after WatchdogSec)"
+                    );
+                    self.notifier
+                        .notify(&format!("STATUS=unhealthy: {problem}"));
+                    self.unhealthy = Some(problem);
+                }
+                false
             }
         }
     }

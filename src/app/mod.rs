@@ -20,6 +20,7 @@ pub mod seams;
 pub mod status;
 #[cfg(test)]
 mod tests;
+mod watchdog;
 
 use std::future::Future;
 use std::sync::Arc;

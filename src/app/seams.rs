@@ -43,6 +43,8 @@ pub trait MediaControl: Send {
     fn request_keyframe(&self);
     /// The capture devices' state for the status.
     fn sources(&self) -> SourcesState;
+    /// Each capture thread's loop counter, for the watchdog.
+    fn heartbeats(&self) -> Vec<(&'static str, u64)>;
 }
 
 impl PeerLink for Peer {
@@ -102,5 +104,13 @@ impl MediaControl for FanoutControl {
 
     fn sources(&self) -> SourcesState {
         super::status::sources(&self.stats, self.has_audio)
+    }
+
+    fn heartbeats(&self) -> Vec<(&'static str, u64)> {
+        let mut beats = vec![("video", self.stats.video_turns.load(Ordering::Relaxed))];
+        if self.has_audio {
+            beats.push(("audio", self.stats.audio_turns.load(Ordering::Relaxed)));
+        }
+        beats
     }
 }

@@ -28,6 +28,7 @@ impl AudioThread {
         info!(source = %self.source.name(), "audio capture started");
         let mut retry = CaptureRetry::new("audio");
         while !self.stop.requested() {
+            self.stats.audio_turns.fetch_add(1, Ordering::Relaxed);
             let next = self.source.next_frame();
             let failing = &self.stats.audio_failing;
             let Some(frame) = retry.capture(next, failing, self.clock.as_ref(), &self.stop) else {

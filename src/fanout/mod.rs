@@ -53,6 +53,11 @@ pub struct FanoutStats {
     pub video_failing: AtomicBool,
     /// Whether the audio source is failing right now.
     pub audio_failing: AtomicBool,
+    /// Loop turns of the video thread (frames, skipped frames and retries): the watchdog's
+    /// proof that the thread is not stuck.
+    pub video_turns: AtomicU64,
+    /// Loop turns of the audio thread.
+    pub audio_turns: AtomicU64,
 }
 
 /// The audio half of the fan-out's input: a source and its Opus bitrate.

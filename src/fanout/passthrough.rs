@@ -34,6 +34,7 @@ impl PassthroughThread {
         let mut wait_for_idr = true;
         let mut warned_no_force = false;
         while !self.stop.requested() {
+            self.stats.video_turns.fetch_add(1, Ordering::Relaxed);
             let now = self.clock.now();
             if self.keyframes.take(now) && !self.source.request_keyframe() && !warned_no_force {
                 warned_no_force = true;

@@ -36,6 +36,7 @@ impl VideoThread {
         // timestamps keep pace with the capture clock.
         let mut pending = Duration::ZERO;
         while !self.stop.requested() {
+            self.stats.video_turns.fetch_add(1, Ordering::Relaxed);
             let next = self.source.next_frame();
             let failing = &self.stats.video_failing;
             let Some(frame) = retry.capture(next, failing, self.clock.as_ref(), &self.stop) else {

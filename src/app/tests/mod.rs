@@ -1,7 +1,7 @@
 //! The event loop with fakes behind its seams (peers, media, the MQTT publisher): the whole
 //! daemon logic between the sockets, run in memory.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +75,8 @@ impl OfferMaker for FakeMaker {
 struct FakeMedia {
     active: Arc<AtomicUsize>,
     keyframes: Arc<AtomicUsize>,
+    /// The video thread's loop counter: tests turn it (or stop turning it).
+    beats: Arc<AtomicU64>,
 }
 
 impl MediaControl for FakeMedia {
@@ -89,6 +91,9 @@ impl MediaControl for FakeMedia {
             video: "ok".into(),
             audio: None,
         }
+    }
+    fn heartbeats(&self) -> Vec<(&'static str, u64)> {
+        vec![("video", self.beats.load(Ordering::Relaxed))]
     }
 }
 
@@ -133,6 +138,7 @@ struct Harness {
     sent: Sent,
     active: Arc<AtomicUsize>,
     keyframes: Arc<AtomicUsize>,
+    beats: Arc<AtomicU64>,
     mqtt: mpsc::Sender<MqttEvent>,
     peers: mpsc::Sender<PeerEvent>,
     stop: oneshot::Sender<()>,
@@ -142,9 +148,18 @@ struct Harness {
 impl Harness {
     /// A device `rtcam/cam1` whose sessions are named s1, s2, …
     fn start(max_viewers: usize) -> Self {
+        Self::start_with(max_viewers, None)
+    }
+
+    /// With a systemd side: (notify socket, watchdog period, stall limit).
+    fn start_with(
+        max_viewers: usize,
+        systemd: Option<(crate::systemd::Notifier, Duration, Duration)>,
+    ) -> Self {
         let (log, sent) = (Log::default(), Sent::default());
         let media = FakeMedia::default();
         let (active, keyframes) = (media.active.clone(), media.keyframes.clone());
+        let beats = media.beats.clone();
         let mut n = 0;
         let machine = Sessions::new(
             SessionSettings {
@@ -180,6 +195,9 @@ impl Harness {
             prepared_tx,
             peers.clone(),
         );
+        if let Some((notifier, period, stall)) = systemd {
+            daemon = daemon.with_systemd(notifier, period, stall);
+        }
         let task = tokio::spawn(async move {
             let stop = async {
                 let _ = stop_rx.await;
@@ -191,6 +209,7 @@ impl Harness {
             sent,
             active,
             keyframes,
+            beats,
             mqtt,
             peers,
             stop,
@@ -351,3 +370,5 @@ async fn garbage_from_the_broker_is_answered_or_dropped_never_fatal() {
     assert!(!h.logged("answer"), "no answer reached a peer");
     h.shutdown().await;
 }
+
+mod watchdog;
