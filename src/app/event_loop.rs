@@ -188,6 +188,11 @@ impl Daemon {
         }
     }
 
+    /// Connected to the broker with every subscription granted.
+    pub(super) fn broker_up(&self) -> bool {
+        self.broker_up
+    }
+
     /// One line for `systemctl status rtcam`.
     pub(super) fn notify_status(&self) {
         if !self.notifier.enabled() {

@@ -24,8 +24,15 @@ impl Daemon {
                     let _ = tx.send(Prepared { session, result }).await;
                 });
             }
-            Action::PublishOffer { session, sdp } => self.out.offer(session, sdp),
-            Action::ClearOffer => self.out.clear_offer(),
+            // Retained state goes out only while the broker is up (connected and our
+            // subscriptions granted): `MqttConnected` publishes it all again anyway, and an
+            // offer or "online" queued earlier would reach the broker before the device can
+            // hear a single answer.
+            Action::PublishOffer { session, sdp } if self.broker_up() => {
+                self.out.offer(session, sdp)
+            }
+            Action::ClearOffer if self.broker_up() => self.out.clear_offer(),
+            Action::PublishOffer { .. } | Action::ClearOffer => {}
             Action::ApplyAnswer { session, sdp } => {
                 self.peers.send(&session, PeerCommand::Answer(sdp))
             }
@@ -56,7 +63,9 @@ impl Daemon {
             }
             Action::PublishStatus { viewers } => {
                 self.out.status.viewers = Some(viewers);
-                self.out.publish_status();
+                if self.broker_up() {
+                    self.out.publish_status();
+                }
                 self.notify_status();
             }
             Action::PublishOffline => self.out.offline(),

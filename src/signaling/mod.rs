@@ -6,3 +6,4 @@ pub mod mqtt;
 pub mod protocol;
 pub mod sdp;
 pub mod session;
+pub mod subscriptions;

@@ -1,14 +1,16 @@
 //! The MQTT connection: one task owns rumqttc's event loop, reconnects with back-off,
-//! re-subscribes after every ConnAck and forwards messages to the daemon.
+//! re-subscribes after every ConnAck until the broker grants it ([`Subscriptions`]), tells
+//! the daemon "connected" only then, and forwards messages to the daemon.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, Transport};
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::protocol::{Status, Topics};
+use super::subscriptions::{SubAckOutcome, Subscriptions};
 use crate::backoff::Backoff;
 use crate::config::{BrokerUrl, MqttConfig};
 
@@ -245,6 +247,7 @@ async fn run(
 ) {
     let broker = eventloop.mqtt_options.broker_address();
     let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
+    let mut subs = Subscriptions::new(subscriptions);
     let mut connected = false;
     // Once the daemon has stopped listening, messages are dropped, but the connection stays
     // up until the disconnect it queued has gone out.
@@ -254,20 +257,41 @@ async fn run(
             e = eventloop.poll() => e,
             _ = stopped(&mut stop), if !connected => break,
         };
+        // Subscription retries are checked after every event (the keep-alive guarantees
+        // one at least every `keep_alive_s`): a live poll is never raced against a timer.
+        if connected && subs.due(std::time::Instant::now()) {
+            subscribe(&client, &mut subs);
+        }
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 info!(broker = ?broker, "MQTT connected");
                 connected = true;
                 backoff.succeeded();
-                let filters = subscriptions
-                    .iter()
-                    .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
                 // rumqttc forgets subscriptions with a clean session: subscribe every time.
-                if let Err(e) = client.try_subscribe_many(filters) {
-                    warn!(cause = %e, "cannot queue MQTT subscriptions");
-                }
-                if !daemon_gone {
-                    daemon_gone = tx.send(MqttEvent::Connected).await.is_err();
+                subs.connected(std::time::Instant::now());
+                subscribe(&client, &mut subs);
+            }
+            Ok(Event::Outgoing(rumqttc::Outgoing::Subscribe(pkid))) => subs.sent(pkid),
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let granted: Vec<bool> = ack
+                    .return_codes
+                    .iter()
+                    .map(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)))
+                    .collect();
+                match subs.acknowledged(std::time::Instant::now(), ack.pkid, &granted) {
+                    SubAckOutcome::Subscribed => {
+                        debug!(filters = subs.filters().len(), "MQTT subscriptions granted");
+                        if !daemon_gone {
+                            daemon_gone = tx.send(MqttEvent::Connected).await.is_err();
+                        }
+                    }
+                    SubAckOutcome::Refused { filters, retry_in } => error!(
+                        refused = ?filters,
+                        retry_in_ms = retry_in.as_millis() as u64,
+                        "the broker refused the device's subscriptions (an ACL?); viewers \
+                         cannot reach the device until it accepts them"
+                    ),
+                    SubAckOutcome::Ignored => {}
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -287,6 +311,7 @@ async fn run(
             Ok(_) => {}
             Err(e) => {
                 connected = false;
+                subs.disconnected();
                 let wait = backoff.failed();
                 warn!(broker = ?broker, cause = %e, retry_in_ms = wait.as_millis() as u64, "MQTT connection lost; reconnecting");
                 if !daemon_gone {
@@ -302,6 +327,22 @@ async fn run(
         }
     }
     debug!("MQTT task ended");
+}
+
+/// Queues the SUBSCRIBE for every filter without waiting.
+fn subscribe(client: &AsyncClient, subs: &mut Subscriptions) {
+    let filters = subs
+        .filters()
+        .iter()
+        .map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
+    let queued = client.try_subscribe_many(filters);
+    if let Some(wait) = subs.requested(std::time::Instant::now(), queued.is_ok()) {
+        warn!(
+            cause = %queued.err().map(|e| e.to_string()).unwrap_or_default(),
+            retry_in_ms = wait.as_millis() as u64,
+            "cannot queue the MQTT subscriptions"
+        );
+    }
 }
 
 /// After our DISCONNECT: reads what the broker still sends (acknowledgements of the last

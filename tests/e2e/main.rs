@@ -17,5 +17,6 @@ mod passthrough_h264;
 mod stop_fast;
 mod stream_embedded_broker;
 mod stream_mosquitto;
+mod subscribe_refused;
 mod talkback;
 mod viewer_slots;

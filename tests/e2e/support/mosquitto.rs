@@ -42,6 +42,11 @@ impl Mosquitto {
     /// Starts mosquitto, or returns `None` (with a loud message) when it is not installed
     /// outside CI. Under CI (`CI=true`) a missing mosquitto fails the test.
     pub fn start() -> Option<Self> {
+        Self::start_with("")
+    }
+
+    /// Like [`Mosquitto::start`], with more lines for mosquitto.conf (e.g. an `acl_file`).
+    pub fn start_with(extra_conf: &str) -> Option<Self> {
         let Some(bin) = binary() else {
             let msg = "mosquitto is not installed (apt-get install mosquitto); .ci/run installs it";
             if std::env::var("CI")
@@ -65,7 +70,7 @@ impl Mosquitto {
             "per_listener_settings false\nallow_anonymous true\npersistence false\n\
              listener {port} 127.0.0.1\n\
              listener {ws_port} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n\
-             max_packet_size 1048576\n"
+             max_packet_size 1048576\n{extra_conf}\n"
         )
         .expect("write mosquitto.conf");
         let child = spawn(&bin, &conf);
