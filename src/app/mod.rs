@@ -150,7 +150,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Box::new(publisher.clone()),
         status::template(&config, talkback.is_some()),
     );
-    let media = Box::new(seams::FanoutControl::new(&fanout));
+    let media = Box::new(seams::FanoutControl::new(
+        &fanout,
+        talkback.as_ref().map(|t| t.stats.clone()),
+    ));
     let mut daemon = Daemon::new(machine, factory, media, outbox, prepared_tx, peer_tx);
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)

@@ -12,6 +12,7 @@ use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use crate::fanout::{Fanout, FanoutStats, KeyframeRequests};
 use crate::peer::{Peer, PeerError, PeerFactory};
 use crate::signaling::protocol::SourcesState;
+use crate::talkback::TalkbackStats;
 
 /// A boxed future, as the traits below return them.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -80,15 +81,17 @@ pub struct FanoutControl {
     stats: Arc<FanoutStats>,
     active: Arc<AtomicUsize>,
     has_audio: bool,
+    talkback: Option<Arc<TalkbackStats>>,
 }
 
 impl FanoutControl {
-    pub fn new(fanout: &Fanout) -> Self {
+    pub fn new(fanout: &Fanout, talkback: Option<Arc<TalkbackStats>>) -> Self {
         Self {
             keyframes: fanout.keyframes.clone(),
             stats: fanout.stats.clone(),
             active: fanout.active_viewers(),
             has_audio: fanout.audio_track.is_some(),
+            talkback,
         }
     }
 }
@@ -103,7 +106,7 @@ impl MediaControl for FanoutControl {
     }
 
     fn sources(&self) -> SourcesState {
-        super::status::sources(&self.stats, self.has_audio)
+        super::status::sources(&self.stats, self.has_audio, self.talkback.as_deref())
     }
 
     fn heartbeats(&self) -> Vec<(&'static str, u64)> {

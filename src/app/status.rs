@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::Config;
 use crate::fanout::FanoutStats;
 use crate::signaling::protocol::{AudioInfo, SourcesState, Status, VideoInfo};
+use crate::talkback::TalkbackStats;
 
 /// The online status before any viewer: codecs and sizes from the config.
 pub fn template(config: &Config, talkback: bool) -> Status {
@@ -26,13 +27,18 @@ pub fn template(config: &Config, talkback: bool) -> Status {
     status.sources = Some(SourcesState {
         video: "ok".into(),
         audio: has_audio.then(|| "ok".to_string()),
+        talkback: talkback.then(|| "ok".to_string()),
     });
     status
 }
 
-/// The `sources` object for the capture threads' current state (`audio` is `None` when the
-/// device sends no audio).
-pub fn sources(stats: &FanoutStats, has_audio: bool) -> SourcesState {
+/// The `sources` object for the capture threads' and the talkback sink's current state
+/// (`audio` is `None` when the device sends no audio, `talkback` when talkback is off).
+pub fn sources(
+    stats: &FanoutStats,
+    has_audio: bool,
+    talkback: Option<&TalkbackStats>,
+) -> SourcesState {
     let state = |failing: &AtomicBool| {
         if failing.load(Ordering::Relaxed) {
             "unavailable".to_string()
@@ -43,6 +49,7 @@ pub fn sources(stats: &FanoutStats, has_audio: bool) -> SourcesState {
     SourcesState {
         video: state(&stats.video_failing),
         audio: has_audio.then(|| state(&stats.audio_failing)),
+        talkback: talkback.map(|t| state(&t.sink_failing)),
     }
 }
 
@@ -69,13 +76,24 @@ mod tests {
     #[test]
     fn failing_sources_are_unavailable() {
         let stats = FanoutStats::default();
-        assert_eq!(sources(&stats, true).video, "ok");
+        assert_eq!(sources(&stats, true, None).video, "ok");
         stats.audio_failing.store(true, Ordering::Relaxed);
-        let s = sources(&stats, true);
+        let s = sources(&stats, true, None);
         assert_eq!(
             (s.video.as_str(), s.audio.as_deref()),
             ("ok", Some("unavailable"))
         );
-        assert_eq!(sources(&stats, false).audio, None);
+        assert_eq!(s.talkback, None, "no talkback configured");
+        assert_eq!(sources(&stats, false, None).audio, None);
+        let speaker = TalkbackStats::default();
+        assert_eq!(
+            sources(&stats, true, Some(&speaker)).talkback.as_deref(),
+            Some("ok")
+        );
+        speaker.sink_failing.store(true, Ordering::Relaxed);
+        assert_eq!(
+            sources(&stats, true, Some(&speaker)).talkback.as_deref(),
+            Some("unavailable")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! data with a doc comment and default on every field.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +105,9 @@ pub struct AudioConfig {
     /// `playback_device`, which is still accepted.
     #[serde(alias = "playback_device")]
     pub talkback_device: String,
+    /// Longest a `wav:` talkback file grows, in seconds of audio; then it is rotated (the
+    /// previous one kept as `PATH.1`). Default 600 (55 MiB).
+    pub talkback_wav_max_s: u64,
 }
 
 /// Where talkback audio goes (`audio.talkback_device`).
@@ -111,8 +115,9 @@ pub struct AudioConfig {
 pub enum TalkbackTarget {
     /// Talkback is off: viewers' audio is received and dropped.
     Off,
-    /// 48 kHz mono 16-bit WAV file, rewritten from the start at daemon start.
-    WavFile(PathBuf),
+    /// 48 kHz mono 16-bit WAV file, rewritten from the start at daemon start, rotated after
+    /// `max` of audio.
+    WavFile { path: PathBuf, max: Duration },
     /// An ALSA playback device (`default`, `hw:1,0`, `plughw:CARD=…`, `null`).
     Alsa(String),
 }
@@ -127,7 +132,10 @@ impl AudioConfig {
             if path.is_empty() {
                 return Err(invalid("audio.talkback_device", "`wav:` needs a file path"));
             }
-            Ok(TalkbackTarget::WavFile(PathBuf::from(path)))
+            Ok(TalkbackTarget::WavFile {
+                path: PathBuf::from(path),
+                max: Duration::from_secs(self.talkback_wav_max_s),
+            })
         } else {
             Ok(TalkbackTarget::Alsa(d.to_string()))
         }
@@ -232,6 +240,7 @@ impl Default for AudioConfig {
             tone_hz: 440,
             bitrate_kbps: 32,
             talkback_device: String::new(),
+            talkback_wav_max_s: 600,
         }
     }
 }

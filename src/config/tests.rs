@@ -70,7 +70,10 @@ fn talkback_targets() {
     a.talkback_device = "wav:/tmp/t.wav".into();
     assert_eq!(
         a.talkback_target().unwrap(),
-        TalkbackTarget::WavFile("/tmp/t.wav".into())
+        TalkbackTarget::WavFile {
+            path: "/tmp/t.wav".into(),
+            max: std::time::Duration::from_secs(600)
+        }
     );
     a.talkback_device = "wav:".into();
     assert!(a.talkback_target().is_err());

@@ -59,6 +59,10 @@ impl Config {
         if !(20..=20_000).contains(&self.audio.tone_hz) {
             return Err(invalid("audio.tone_hz", "must be 20..=20000"));
         }
+        // A WAV file holds at most 4 GiB: 43200 s of 48 kHz 16-bit mono fits.
+        if !(1..=43_200).contains(&self.audio.talkback_wav_max_s) {
+            return Err(invalid("audio.talkback_wav_max_s", "must be 1..=43200"));
+        }
         self.audio.talkback_target()?;
         if !self.http.listen.is_empty() {
             self.http

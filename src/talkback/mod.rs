@@ -13,7 +13,7 @@ pub mod floor;
 pub mod wav;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,7 +65,9 @@ pub trait TalkbackSink: Send {
 pub fn open_sink(target: &TalkbackTarget) -> Result<Option<Box<dyn TalkbackSink>>, TalkbackError> {
     match target {
         TalkbackTarget::Off => Ok(None),
-        TalkbackTarget::WavFile(path) => Ok(Some(Box::new(wav::WavSink::create(path)?))),
+        TalkbackTarget::WavFile { path, max } => {
+            Ok(Some(Box::new(wav::WavSink::create(path, *max)?)))
+        }
         TalkbackTarget::Alsa(device) => Ok(Some(Box::new(alsa::AlsaSink::open(device)?))),
     }
 }
@@ -122,6 +124,8 @@ pub struct TalkbackStats {
     pub undecodable: AtomicU64,
     /// Writes the sink refused (each is followed by a back-off, then a new try).
     pub sink_failures: AtomicU64,
+    /// Whether the last write failed (the status then says `"unavailable"`).
+    pub sink_failing: AtomicBool,
 }
 
 /// The running talkback player.
@@ -230,6 +234,7 @@ fn play(
                 if let Err(e) = sink.write(&pcm[..n]) {
                     let wait = backoff.failed();
                     stats.sink_failures.fetch_add(1, Ordering::Relaxed);
+                    stats.sink_failing.store(true, Ordering::Relaxed);
                     warn!(cause = %e, retry_in_ms = wait.as_millis() as u64, "talkback sink failed");
                     retry_at = Some(Instant::now() + wait);
                     continue;
@@ -237,6 +242,7 @@ fn play(
                 if retry_at.take().is_some() {
                     info!(sink = %sink.name(), "talkback sink works again");
                 }
+                stats.sink_failing.store(false, Ordering::Relaxed);
                 backoff.succeeded();
                 stats.samples_played.fetch_add(n as u64, Ordering::Relaxed);
             }

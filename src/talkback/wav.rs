@@ -1,70 +1,131 @@
 //! A WAV file as the talkback sink (`audio.talkback_device = "wav:PATH"`): 48 kHz mono
-//! signed 16-bit little-endian. The header's sizes are brought up to date every second and
-//! when the sink is dropped, so the file is playable while the daemon runs.
+//! signed 16-bit, written with `hound`. It behaves like a speaker, so a viewer cannot fill the
+//! disk: audio is accepted at the pace it would be played ([`Pace`]: a 0.5 s buffer that
+//! drains in real time; what arrives faster is dropped), and after `max` of audio the file is
+//! rotated (the previous one is kept as `PATH.1`). The header is brought up to date every
+//! second, so the file is playable while the daemon runs.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
 
 use super::{TalkbackError, TalkbackSink};
 use crate::audio::SAMPLE_RATE;
 
-const HEADER_BYTES: u32 = 44;
 const HEADER_REFRESH: Duration = Duration::from_secs(1);
+/// How much audio may arrive ahead of real time (network jitter) before it is dropped.
+pub const PACE_BUFFER: Duration = Duration::from_millis(500);
+
+/// A speaker's buffer: filled by writes, drained at the sample rate, never over capacity.
+#[derive(Debug)]
+pub struct Pace {
+    capacity: f64,
+    level: f64,
+    last: Instant,
+}
+
+impl Pace {
+    pub fn new(buffer: Duration, now: Instant) -> Self {
+        Self {
+            capacity: buffer.as_secs_f64() * f64::from(SAMPLE_RATE),
+            level: 0.0,
+            last: now,
+        }
+    }
+
+    /// How many of `n` samples offered at `now` fit; they are counted as buffered.
+    pub fn admit(&mut self, n: usize, now: Instant) -> usize {
+        let played =
+            now.saturating_duration_since(self.last).as_secs_f64() * f64::from(SAMPLE_RATE);
+        self.last = now;
+        self.level = (self.level - played).max(0.0);
+        let room = (self.capacity - self.level).max(0.0) as usize;
+        let taken = n.min(room);
+        self.level += taken as f64;
+        taken
+    }
+}
+
+type Writer = hound::WavWriter<BufWriter<File>>;
 
 /// Writes talkback into a WAV file.
 pub struct WavSink {
     path: PathBuf,
-    out: BufWriter<File>,
-    data_bytes: u32,
+    writer: Option<Writer>,
+    /// Samples in the current file, and the most it may hold.
+    samples: u64,
+    max_samples: u64,
+    pace: Pace,
+    /// Samples dropped for arriving faster than real time since the last log line.
+    too_fast: u64,
     header_at: Instant,
 }
 
-fn header(data_bytes: u32) -> [u8; HEADER_BYTES as usize] {
-    let mut h = [0u8; HEADER_BYTES as usize];
-    let byte_rate = SAMPLE_RATE * 2;
-    h[0..4].copy_from_slice(b"RIFF");
-    h[4..8].copy_from_slice(&(36 + data_bytes).to_le_bytes());
-    h[8..12].copy_from_slice(b"WAVE");
-    h[12..16].copy_from_slice(b"fmt ");
-    h[16..20].copy_from_slice(&16u32.to_le_bytes());
-    h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
-    h[22..24].copy_from_slice(&1u16.to_le_bytes()); // mono
-    h[24..28].copy_from_slice(&SAMPLE_RATE.to_le_bytes());
-    h[28..32].copy_from_slice(&byte_rate.to_le_bytes());
-    h[32..34].copy_from_slice(&2u16.to_le_bytes()); // block align
-    h[34..36].copy_from_slice(&16u16.to_le_bytes()); // bits per sample
-    h[36..40].copy_from_slice(b"data");
-    h[40..44].copy_from_slice(&data_bytes.to_le_bytes());
-    h
+fn spec() -> hound::WavSpec {
+    hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    }
+}
+
+fn error(path: &Path, e: hound::Error) -> TalkbackError {
+    let cause = match e {
+        hound::Error::IoError(io) => io,
+        other => std::io::Error::other(other.to_string()),
+    };
+    TalkbackError::Io {
+        target: path.display().to_string(),
+        cause,
+    }
 }
 
 impl WavSink {
-    /// Creates (or truncates) the file and writes an empty WAV header.
-    pub fn create(path: &Path) -> Result<Self, TalkbackError> {
-        let io = |cause| TalkbackError::Io {
-            target: path.display().to_string(),
-            cause,
-        };
-        let mut out = BufWriter::new(File::create(path).map_err(io)?);
-        out.write_all(&header(0)).map_err(io)?;
-        out.flush().map_err(io)?;
+    /// Creates (or truncates) the file; it is rotated after `max` of audio.
+    pub fn create(path: &Path, max: Duration) -> Result<Self, TalkbackError> {
+        let writer = hound::WavWriter::create(path, spec()).map_err(|e| error(path, e))?;
         Ok(Self {
             path: path.to_path_buf(),
-            out,
-            data_bytes: 0,
+            writer: Some(writer),
+            samples: 0,
+            max_samples: (max.as_secs_f64() * f64::from(SAMPLE_RATE)) as u64,
+            pace: Pace::new(PACE_BUFFER, Instant::now()),
+            too_fast: 0,
             header_at: Instant::now(),
         })
     }
 
-    fn refresh_header(&mut self) -> std::io::Result<()> {
-        self.out.flush()?;
-        let file = self.out.get_mut();
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(&header(self.data_bytes))?;
-        file.seek(SeekFrom::End(0))?;
-        file.flush()
+    /// The previous file's name: `PATH.1`.
+    pub fn rotated_path(path: &Path) -> PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".1");
+        PathBuf::from(name)
+    }
+
+    /// Closes the full file, keeps it as `PATH.1` and starts a new one.
+    fn rotate(&mut self) -> Result<(), TalkbackError> {
+        if let Some(w) = self.writer.take() {
+            w.finalize().map_err(|e| error(&self.path, e))?;
+        }
+        let previous = Self::rotated_path(&self.path);
+        std::fs::rename(&self.path, &previous).map_err(|cause| TalkbackError::Io {
+            target: previous.display().to_string(),
+            cause,
+        })?;
+        info!(
+            file = %self.path.display(),
+            previous = %previous.display(),
+            seconds = self.samples / u64::from(SAMPLE_RATE),
+            "talkback WAV full; rotated"
+        );
+        self.writer =
+            Some(hound::WavWriter::create(&self.path, spec()).map_err(|e| error(&self.path, e))?);
+        self.samples = 0;
+        Ok(())
     }
 }
 
@@ -74,66 +135,76 @@ impl TalkbackSink for WavSink {
     }
 
     fn write(&mut self, pcm: &[i16]) -> Result<(), TalkbackError> {
-        let target = self.path.display().to_string();
-        let io = |cause| TalkbackError::Io { target, cause };
-        // A WAV file holds at most 4 GiB of data: stop growing instead of wrapping.
-        let bytes = (pcm.len() * 2) as u32;
-        if self.data_bytes.saturating_add(bytes) > u32::MAX - HEADER_BYTES {
-            return Ok(());
-        }
-        let mut buf = Vec::with_capacity(pcm.len() * 2);
-        for s in pcm {
-            buf.extend_from_slice(&s.to_le_bytes());
-        }
-        let written = self.out.write_all(&buf).and_then(|()| {
-            self.data_bytes += bytes;
-            if self.header_at.elapsed() >= HEADER_REFRESH {
-                self.header_at = Instant::now();
-                self.refresh_header()?;
+        let now = Instant::now();
+        let taken = self.pace.admit(pcm.len(), now);
+        self.too_fast += (pcm.len() - taken) as u64;
+        let mut rest = &pcm[..taken];
+        while !rest.is_empty() {
+            if self.writer.is_none() || self.samples >= self.max_samples {
+                self.rotate()?;
             }
-            Ok(())
-        });
-        written.map_err(io)
+            let room = (self.max_samples - self.samples).min(rest.len() as u64) as usize;
+            let Some(w) = self.writer.as_mut() else {
+                break;
+            };
+            for &s in &rest[..room] {
+                w.write_sample(s).map_err(|e| error(&self.path, e))?;
+            }
+            self.samples += room as u64;
+            rest = &rest[room..];
+        }
+        if self.header_at.elapsed() >= HEADER_REFRESH {
+            self.header_at = now;
+            if let Some(w) = self.writer.as_mut() {
+                w.flush().map_err(|e| error(&self.path, e))?;
+            }
+            if self.too_fast > 0 {
+                warn!(
+                    samples = std::mem::take(&mut self.too_fast),
+                    "talkback audio arrived faster than real time; the excess was dropped"
+                );
+            }
+        }
+        Ok(())
     }
 }
 
 impl Drop for WavSink {
     fn drop(&mut self) {
-        let _ = self.refresh_header();
+        if let Some(w) = self.writer.take() {
+            let _ = w.finalize();
+        }
     }
 }
 
 /// Reads a WAV file written by [`WavSink`] back into samples (tests and tools).
 pub fn read_samples(path: &Path) -> std::io::Result<Vec<i16>> {
-    let bytes = std::fs::read(path)?;
-    if bytes.len() < HEADER_BYTES as usize || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
-        return Err(std::io::Error::other("not a WAV file"));
-    }
-    Ok(bytes[HEADER_BYTES as usize..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]))
-        .collect())
+    let reader = hound::WavReader::open(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+    reader
+        .into_samples::<i16>()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("rtcam-wav-{name}-{}.wav", std::process::id()))
+    }
+
     #[test]
     fn writes_a_valid_wav_that_reads_back() {
-        let path = std::env::temp_dir().join(format!("rtcam-wav-{}.wav", std::process::id()));
+        let path = temp("basic");
         {
-            let mut sink = WavSink::create(&path).unwrap();
+            let mut sink = WavSink::create(&path, Duration::from_secs(60)).unwrap();
             sink.write(&[1, -2, 3]).unwrap();
             sink.write(&[i16::MAX, i16::MIN]).unwrap();
         }
-        let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(&bytes[36..40], b"data");
-        assert_eq!(u32::from_le_bytes(bytes[40..44].try_into().unwrap()), 10);
-        assert_eq!(
-            u32::from_le_bytes(bytes[24..28].try_into().unwrap()),
-            48_000
-        );
+        let reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec().sample_rate, 48_000);
+        assert_eq!(reader.spec().channels, 1);
         assert_eq!(
             read_samples(&path).unwrap(),
             vec![1, -2, 3, i16::MAX, i16::MIN]
@@ -142,8 +213,46 @@ mod tests {
     }
 
     #[test]
+    fn the_pace_admits_real_time_and_drops_what_comes_faster() {
+        let t = Instant::now();
+        let mut pace = Pace::new(Duration::from_millis(500), t);
+        // 20 ms packets every 20 ms: all of it, for a minute.
+        for i in 1..=3000u32 {
+            let now = t + Duration::from_millis(20) * i;
+            assert_eq!(pace.admit(960, now), 960, "packet {i}");
+        }
+        // A burst of 5 s of audio at one instant: only the buffer's 0.5 s fits.
+        let now = t + Duration::from_secs(61);
+        let burst: usize = (0..250).map(|_| pace.admit(960, now)).sum();
+        assert!((23_000..=24_000).contains(&burst), "{burst}");
+        // After a pause the buffer has drained and takes audio again.
+        assert_eq!(pace.admit(960, now + Duration::from_secs(1)), 960);
+    }
+
+    #[test]
+    fn a_full_file_is_rotated_and_the_previous_one_kept() {
+        let path = temp("rotate");
+        let previous = WavSink::rotated_path(&path);
+        let _ = std::fs::remove_file(&previous);
+        {
+            // 10 ms (480 samples) per file; four writes of 5 ms, well within the pace buffer.
+            let mut sink = WavSink::create(&path, Duration::from_millis(10)).unwrap();
+            for i in 0..4 {
+                sink.write(&vec![i as i16; 240]).unwrap();
+            }
+        }
+        let old = read_samples(&previous).unwrap();
+        let new = read_samples(&path).unwrap();
+        assert_eq!(old.len(), 480, "the previous file is full");
+        assert_eq!(new.len(), 480);
+        assert_eq!((old[0], new[0]), (0, 2), "the newest audio is in PATH");
+        std::fs::remove_file(&path).ok();
+        std::fs::remove_file(&previous).ok();
+    }
+
+    #[test]
     fn an_unwritable_path_is_a_clear_error() {
-        let err = WavSink::create(Path::new("/nonexistent-dir/x.wav"))
+        let err = WavSink::create(Path::new("/nonexistent-dir/x.wav"), Duration::from_secs(1))
             .err()
             .unwrap()
             .to_string();

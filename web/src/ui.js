@@ -128,15 +128,18 @@ export class Ui {
     const down = [];
     if (s?.sources?.video === 'unavailable') down.push('camera');
     if (s?.sources?.audio === 'unavailable') down.push('microphone');
+    if (s?.sources?.talkback === 'unavailable') down.push('speaker');
     $('viewers').textContent =
       s?.state === 'online'
         ? `viewers ${s.viewers}/${s.max_viewers}${down.length ? ` · ${down.join(' and ')} unavailable, retrying` : ''}`
         : '';
     const talkback = s?.talkback !== false && s?.audio !== null;
     $('talk').disabled = !talkback;
-    $('talk').title = talkback
-      ? 'Send your microphone to the camera’s speaker'
-      : 'This camera has no speaker configured (audio.talkback_device) or no audio';
+    $('talk').title = !talkback
+      ? 'This camera has no speaker configured (audio.talkback_device) or no audio'
+      : s?.sources?.talkback === 'unavailable'
+        ? 'The camera’s speaker is failing right now (it keeps retrying): you may not be heard'
+        : 'Send your microphone to the camera’s speaker';
   }
 
   /** The list of devices (id -> retained status), each a link to this page for that device. */

@@ -90,6 +90,7 @@ impl MediaControl for FakeMedia {
         SourcesState {
             video: "ok".into(),
             audio: None,
+            talkback: None,
         }
     }
     fn heartbeats(&self) -> Vec<(&'static str, u64)> {

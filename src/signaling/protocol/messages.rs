@@ -28,11 +28,15 @@ pub struct Status {
 }
 
 /// The `sources` object of the status: `"ok"` or `"unavailable"` per kind (`audio` is
-/// `null` when the device sends no audio).
+/// `null` when the device sends no audio; `talkback`, the speaker, is absent when talkback
+/// is off).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourcesState {
     pub video: String,
     pub audio: Option<String>,
+    /// Added in rtcam 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talkback: Option<String>,
 }
 
 /// The `video` object of the status.
