@@ -2,8 +2,9 @@
 //! device's own rate and channel count when 48 kHz mono is not on offer, then mixed down to
 //! mono and resampled to the Opus encoder's 48 kHz, in 20 ms frames.
 //!
-//! Overruns are recovered (`snd_pcm_recover`), never fatal. A device that vanishes makes
-//! `next_frame` fail; the media thread retries, and the next call reopens the device.
+//! Overruns are recovered (`snd_pcm_recover`), never fatal. A device that vanishes, or that
+//! delivers nothing for 2 s (a stalled driver: a read never blocks longer), makes `next_frame`
+//! fail; the media thread retries, and the next call reopens the device.
 //! Devices that do not pace reads (alsa-lib's `null`) are paced here on the clock.
 
 use std::sync::Arc;
@@ -17,6 +18,9 @@ use super::{AudioFrame, AudioSource, CaptureError};
 use crate::audio::pcm::ReopeningPcm;
 use crate::audio::{downmix, Resampler, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::clock::Clock;
+
+/// Longest a read may wait for samples before the device counts as stalled (reopened).
+const STALL_TIMEOUT_MS: u32 = 2000;
 
 /// The ALSA capture source.
 pub struct AlsaAudio {
@@ -96,10 +100,20 @@ impl AlsaAudio {
             reason: format!("cannot open for capture: {e}"),
         })?;
         let started = Instant::now();
+        // A capture stream starts on its first read; waiting on one that has not started
+        // would time out.
+        if pcm.state() == alsa::pcm::State::Prepared {
+            let _ = pcm.start();
+        }
         // The IO handle borrows the PCM: decide inside, act on `self.pcm` after.
-        let outcome = match pcm.io_i16() {
-            Err(e) => Err(format!("cannot read samples: {e}")),
-            Ok(io) => match io.readi(&mut self.read_buf) {
+        let outcome = match (pcm.wait(Some(STALL_TIMEOUT_MS)), pcm.io_i16()) {
+            // Nothing for a long time: a wedged driver, not silence (silence is samples).
+            (Ok(false), _) => Err(format!(
+                "no samples for {} s (the device stalled)",
+                STALL_TIMEOUT_MS / 1000
+            )),
+            (_, Err(e)) => Err(format!("cannot read samples: {e}")),
+            (_, Ok(io)) => match io.readi(&mut self.read_buf) {
                 Ok(n) => Ok(Some(n)),
                 // Overrun (EPIPE) or suspend (ESTRPIPE): recover and go on; anything else
                 // closes the device so that the next call reopens it.
