@@ -6,7 +6,8 @@
 #
 # Installs /usr/bin/rtcam, /etc/rtcam/rtcam.toml (a conffile: the annotated default with the
 # viewer page served on port 8080), the systemd unit and the viewer under /usr/share/rtcam/www.
-# Installing it enables and starts the service; purging removes it and its state.
+# The first install enables and starts the service, upgrades keep an admin's disable, purging
+# removes it and its state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 debarch=${1:?usage: deploy/build-deb.sh arm64|armhf|amd64 [BINARY]}
@@ -47,8 +48,14 @@ chmod 0644 "$root/etc/rtcam/rtcam.toml"
 grep -q '^listen = "0.0.0.0:8080"' "$root/etc/rtcam/rtcam.toml" \
   || { echo "build-deb.sh: could not enable http.listen in the shipped config" >&2; exit 1; }
 
-# Depends: from the libraries the binary really links.
-depends="libc6 (>= 2.31)"
+# Depends: from the libraries the binary really links, and the newest glibc symbol version
+# it needs (what dpkg-shlibdeps derives from libc6's symbols file; computed from the binary
+# itself so that it also works for cross-built binaries). Raspberry Pi OS Bookworm
+# (glibc 2.36) and Trixie run it; on an older release apt refuses the package instead of
+# installing a service that cannot start.
+glibc=$(readelf -V --wide "$bin" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)
+[ -n "$glibc" ] || { echo "build-deb.sh: no GLIBC_ symbol versions in $bin" >&2; exit 1; }
+depends="libc6 (>= $glibc)"
 for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
   case "$lib" in
     libc.so.* | libm.so.* | libdl.so.* | libpthread.so.* | librt.so.* | ld-linux*) ;;
@@ -67,7 +74,7 @@ Version: $version
 Architecture: $debarch
 Maintainer: rtcam developers <rtcam@localhost>
 Installed-Size: $size_kb
-Depends: $depends
+Depends: $depends, init-system-helpers (>= 1.54~)
 Recommends: mosquitto
 Section: video
 Priority: optional
@@ -78,13 +85,25 @@ Description: WebRTC camera daemon for Raspberry Pi-class boards
 CONTROL
 echo /etc/rtcam/rtcam.toml > "$root/DEBIAN/conffiles"
 
+# The unit is handled like debhelper's dh_installsystemd does: enabled on the first install,
+# an admin's `systemctl disable` respected on upgrades (deb-systemd-helper remembers it), and
+# restarted on upgrade only when it is enabled (deb-systemd-invoke).
 cat > "$root/DEBIAN/postinst" <<'SCRIPT'
 #!/bin/sh
 set -e
-if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
-  systemctl daemon-reload
-  systemctl enable rtcam.service >/dev/null
-  systemctl restart rtcam.service
+if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] \
+  || [ "$1" = abort-remove ]; then
+  deb-systemd-helper unmask rtcam.service >/dev/null || true
+  if deb-systemd-helper --quiet was-enabled rtcam.service; then
+    deb-systemd-helper enable rtcam.service >/dev/null || true
+  else
+    deb-systemd-helper update-state rtcam.service >/dev/null || true
+  fi
+  if [ -d /run/systemd/system ]; then
+    systemctl --system daemon-reload >/dev/null || true
+    if [ -n "$2" ]; then action=restart; else action=start; fi
+    deb-systemd-invoke "$action" rtcam.service >/dev/null || true
+  fi
 fi
 exit 0
 SCRIPT
@@ -92,22 +111,23 @@ cat > "$root/DEBIAN/prerm" <<'SCRIPT'
 #!/bin/sh
 set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-  systemctl stop rtcam.service || true
+  deb-systemd-invoke stop rtcam.service >/dev/null || true
 fi
 exit 0
 SCRIPT
 cat > "$root/DEBIAN/postrm" <<'SCRIPT'
 #!/bin/sh
 set -e
+if [ -d /run/systemd/system ]; then
+  systemctl --system daemon-reload >/dev/null || true
+fi
 case "$1" in
   remove)
-    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+    deb-systemd-helper mask rtcam.service >/dev/null 2>&1 || true
     ;;
   purge)
-    if command -v systemctl >/dev/null 2>&1; then
-      systemctl disable rtcam.service >/dev/null 2>&1 || true
-      if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
-    fi
+    deb-systemd-helper purge rtcam.service >/dev/null 2>&1 || true
+    deb-systemd-helper unmask rtcam.service >/dev/null 2>&1 || true
     # DynamicUser= keeps state under /var/lib/private and /var/log/private.
     rm -rf /var/lib/private/rtcam /var/lib/rtcam /var/log/private/rtcam /var/log/rtcam
     rmdir /etc/rtcam 2>/dev/null || true

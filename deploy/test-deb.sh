@@ -21,7 +21,30 @@ deb="target/debian/rtcam_${version}_${arch}.deb"
 
 fail() { echo "test-deb.sh: FAILED: $*" >&2; exit 1; }
 dpkg-deb --contents "$deb"
+
+# Depends must name at least the glibc Debian's own tool derives for this binary.
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "test-deb.sh: Depends: $depends"
+ours=$(echo "$depends" | sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p')
+shl=$(mktemp -d)
+mkdir -p "$shl/debian"
+printf 'Source: rtcam\n\nPackage: rtcam\nArchitecture: any\n' > "$shl/debian/control"
+theirs=$(cd "$shl" && dpkg-shlibdeps -O -e"$stripped" 2>/dev/null \
+  | sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p')
+rm -rf "$shl"
+echo "test-deb.sh: glibc needed: $ours (dpkg-shlibdeps: $theirs)"
+[ -n "$ours" ] && [ -n "$theirs" ] || fail "no libc6 version in Depends ($ours) or from dpkg-shlibdeps ($theirs)"
+dpkg --compare-versions "$ours" ge "$theirs" || fail "Depends libc6 (>= $ours) is below dpkg-shlibdeps' $theirs"
+
 dpkg -i "$deb" || fail "dpkg -i"
+wants=/etc/systemd/system/multi-user.target.wants/rtcam.service
+[ -L "$wants" ] || fail "the first install did not enable the unit"
+# An admin's `systemctl disable` survives an upgrade (here: the same package again).
+systemctl disable rtcam.service 2>/dev/null || rm -f "$wants"
+[ ! -e "$wants" ] || fail "could not disable the unit for the upgrade check"
+dpkg -i "$deb" || fail "dpkg -i (upgrade)"
+[ ! -e "$wants" ] || fail "the upgrade enabled a unit the admin had disabled"
+echo "test-deb.sh: first install enabled the unit; an upgrade kept it disabled"
 for f in /usr/bin/rtcam /etc/rtcam/rtcam.toml /lib/systemd/system/rtcam.service \
   /usr/share/rtcam/www/index.html /usr/share/rtcam/www/viewer.js; do
   [ -e "$f" ] || fail "$f not installed"

@@ -18,7 +18,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 if [ "$mode" = test ]; then
   # Chromium runs the browser tests (driven by playwright-core, never a downloaded browser).
-  packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core)
+  # dpkg-dev (dpkg-shlibdeps) and init-system-helpers cross-check the package's Depends and
+  # its unit handling in deploy/test-deb.sh.
+  packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers)
 fi
 
 missing=()
