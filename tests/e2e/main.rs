@@ -11,6 +11,7 @@ mod arm_binary_under_qemu;
 mod bad_input;
 mod broker_restart;
 mod browser;
+mod churn;
 mod keyframe_on_pli;
 mod page_server_under_load;
 mod passthrough_h264;

@@ -39,7 +39,9 @@ pub fn enter(module: &str, name: &str) -> bool {
         .arg("-c")
         .arg(format!("{SETUP}; exec \"$0\" \"$@\""))
         .arg(&exe)
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        // --include-ignored: an ignored test (run on purpose, e.g. the long soak) must run
+        // in its namespace too, not be skipped there and "pass".
+        .args([test_name, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env(MARKER, "1")
         .status()
         .unwrap_or_else(|e| {

@@ -18,6 +18,10 @@ impl Proc {
         Self { child, name }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits up to `wait`: the exit status (`None` if still running) and
     /// how long it took.
     pub fn terminate_within(&mut self, wait: Duration) -> (Option<ExitStatus>, Duration) {

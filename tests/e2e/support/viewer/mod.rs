@@ -130,11 +130,46 @@ pub async fn wait_for_offer(mqtt: &mut TestMqtt, root: &str, timeout: Duration) 
 }
 
 impl Viewer {
+    /// Joins like the viewer page does when others join at the same moment: when another
+    /// viewer claimed the offer first (`taken`), waits for the next one and answers that.
+    /// Returns once connected.
+    pub async fn join_connected(opts: ViewerOptions, attempts: usize) -> Result<Viewer, String> {
+        for _ in 0..attempts {
+            let v = Self::join(opts.clone()).await?;
+            let settled = v
+                .wait_until(Duration::from_secs(15), |s| {
+                    s.connected || !s.errors.is_empty()
+                })
+                .await;
+            if settled && v.seen.lock().unwrap().connected {
+                return Ok(v);
+            }
+            let (errors, candidates) = {
+                let seen = v.seen.lock().unwrap();
+                (seen.errors.clone(), seen.device_candidates)
+            };
+            let state = v.pc.connection_state();
+            v.pc.close().await.ok();
+            if !errors.iter().any(|e| e["code"] == "taken") {
+                return Err(format!(
+                    "session {} not connected within 15 s (state {state}, {candidates} device \
+                     candidates trickled, errors {errors:?})",
+                    v.session
+                ));
+            }
+        }
+        Err(format!("offer taken by others {attempts} times in a row"))
+    }
+
     /// Discovers the device, answers its standby offer and returns once the answer is sent.
     pub async fn join(opts: ViewerOptions) -> Result<Viewer, String> {
         let root = format!("{}/{}", opts.prefix, opts.device);
-        let mut mqtt =
-            TestMqtt::connect(&opts.host, opts.port, &format!("viewer-{}", opts.viewer_id)).await;
+        // A client id of its own per join: a second connection with the id of one still open
+        // (a retried join) would make the broker drop one of them, back and forth.
+        static JOINS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = JOINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let client_id = format!("viewer-{}-{}-{n}", opts.viewer_id, std::process::id());
+        let mut mqtt = TestMqtt::connect(&opts.host, opts.port, &client_id).await;
         mqtt.subscribe(&format!("{root}/status")).await;
         mqtt.subscribe(&format!("{root}/offer")).await;
         let offer = wait_for_offer(&mut mqtt, &root, Duration::from_secs(20))
