@@ -6,6 +6,7 @@
 //! strings: everything else reaches the daemon as a [`PeerEvent`]. May import: `fanout`,
 //! `config`, and the leaves; it knows nothing of signaling (the daemon translates).
 
+mod interceptors;
 mod offer;
 mod remote;
 mod rtcp;
@@ -15,14 +16,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tracing::debug;
-use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::MediaEngine;
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{APIBuilder, API};
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
-use webrtc::interceptor::registry::Registry;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
@@ -109,8 +108,7 @@ impl PeerFactory {
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         codecs::register(&mut media).map_err(PeerError::Setup)?;
-        let registry =
-            register_default_interceptors(Registry::new(), &mut media).map_err(PeerError::Setup)?;
+        let registry = interceptors::registry(&mut media).map_err(PeerError::Setup)?;
         let mut settings = SettingEngine::default();
         settings.set_include_loopback_candidate(config.include_loopback);
         // IPv6 link-local addresses need a scope id webrtc-rs does not keep: skip them

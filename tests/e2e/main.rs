@@ -15,6 +15,7 @@ mod churn;
 mod keyframe_on_pli;
 mod page_server_under_load;
 mod passthrough_h264;
+mod soak;
 mod stop_fast;
 mod stream_embedded_broker;
 mod stream_mosquitto;
