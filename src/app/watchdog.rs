@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-/// Longest a capture thread may go without turning: its longest back-off (10 s) plus a V4L2
-/// read timeout (5 s), with margin.
+/// Longest a capture thread may go without turning: its longest back-off (1.5 s) plus a V4L2
+/// read timeout (5 s), with a wide margin for a slow board.
 pub const STALL_LIMIT: Duration = Duration::from_secs(20);
 
 /// The health checker.

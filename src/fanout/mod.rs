@@ -15,6 +15,8 @@ pub mod keyframe;
 mod passthrough;
 mod retry;
 mod sample;
+#[cfg(test)]
+mod tests;
 mod video;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -14,9 +14,12 @@ use crate::clock::{Clock, Stop};
 /// Bad frames in a row after which the device counts as failing (a second at 30 fps).
 pub const MAX_BAD_FRAMES_IN_A_ROW: u32 = 30;
 
-/// First and largest wait after capture errors.
-pub const CAPTURE_RETRY_MIN: Duration = Duration::from_millis(500);
-pub const CAPTURE_RETRY_MAX: Duration = Duration::from_secs(10);
+/// First and largest wait after capture errors. Trying to open a missing camera costs
+/// nothing, and a camera that returns should stream again within 2 s.
+pub const CAPTURE_RETRY_MIN: Duration = Duration::from_millis(250);
+pub const CAPTURE_RETRY_MAX: Duration = Duration::from_millis(1500);
+/// While a source keeps failing, one warning per this long (the rest are debug lines).
+const STILL_FAILING_EVERY: Duration = Duration::from_secs(60);
 
 /// The retry state of one source.
 pub(super) struct CaptureRetry {
@@ -26,6 +29,9 @@ pub(super) struct CaptureRetry {
     bad_in_a_row: u32,
     /// Bad frames since start, for the logs.
     bad_total: u64,
+    /// Failures since the last good capture, and when the last warning about them was.
+    failures: u64,
+    warned_at: Option<std::time::Instant>,
 }
 
 impl CaptureRetry {
@@ -35,6 +41,8 @@ impl CaptureRetry {
             kind,
             bad_in_a_row: 0,
             bad_total: 0,
+            failures: 0,
+            warned_at: None,
         }
     }
 
@@ -52,6 +60,11 @@ impl CaptureRetry {
             Ok(x) => {
                 self.backoff.succeeded();
                 self.bad_in_a_row = 0;
+                if std::mem::take(&mut self.failures) > 0 {
+                    let kind = self.kind;
+                    tracing::info!("{kind} capture works again");
+                }
+                self.warned_at = None;
                 failing.store(false, Ordering::Relaxed);
                 Some(x)
             }
@@ -74,8 +87,18 @@ impl CaptureRetry {
                 failing.store(true, Ordering::Relaxed);
                 let delay = self.backoff.failed();
                 let kind = self.kind;
-                warn!(cause = %e, retry_in_ms = delay.as_millis() as u64, "{kind} capture failed");
-                clock.sleep_until_or_stop(clock.now() + delay, stop);
+                self.failures += 1;
+                let now = clock.now();
+                let due = self.warned_at.map_or(true, |t| {
+                    now.saturating_duration_since(t) >= STILL_FAILING_EVERY
+                });
+                if due {
+                    self.warned_at = Some(now);
+                    warn!(cause = %e, attempts = self.failures, retry_every_ms = CAPTURE_RETRY_MAX.as_millis() as u64, "{kind} capture failed; retrying");
+                } else {
+                    debug!(cause = %e, retry_in_ms = delay.as_millis() as u64, "{kind} capture failed");
+                }
+                clock.sleep_until_or_stop(now + delay, stop);
                 None
             }
         }
