@@ -5,7 +5,9 @@
 //! - H.264 encode (openh264, constrained baseline) of the synthetic pattern at 640x480 and
 //!   1280x720;
 //! - YUYV → I420 (yuv crate) and MJPEG → I420 (zune-jpeg + yuv) at 1280x720;
-//! - Opus encode of 20 ms.
+//! - Opus encode of 20 ms;
+//! - resampling 20 ms (rubato's windowed sinc): 48 kHz → 16 kHz (talkback on a USB
+//!   speakerphone) and 44.1 kHz → 48 kHz (a microphone).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,4 +90,13 @@ fn main() {
     per_item("Opus encode 20 ms", 2000, |_| {
         opus.encode(&frame).expect("opus");
     });
+    for (from, to) in [(48_000u32, 16_000u32), (44_100, 48_000)] {
+        let mut r = rtcam::audio::Resampler::new(from, to);
+        let block: Vec<i16> = (0..from / 50).map(|i| (i % 200) as i16 * 100).collect();
+        let mut out = Vec::with_capacity(2048);
+        per_item(&format!("resample 20 ms {from} -> {to} Hz"), 2000, |_| {
+            out.clear();
+            r.process(&block, &mut out);
+        });
+    }
 }
