@@ -18,6 +18,8 @@ pub const MAX_BAD_FRAMES_IN_A_ROW: u32 = 30;
 /// nothing, and a camera that returns should stream again within 2 s.
 pub const CAPTURE_RETRY_MIN: Duration = Duration::from_millis(250);
 pub const CAPTURE_RETRY_MAX: Duration = Duration::from_millis(1500);
+/// Failures in a row (about 1 s of retrying) after which the source counts as unavailable.
+pub const FAILING_AFTER: u64 = 3;
 /// While a source keeps failing, one warning per this long (the rest are debug lines).
 const STILL_FAILING_EVERY: Duration = Duration::from_secs(60);
 
@@ -84,10 +86,15 @@ impl CaptureRetry {
             }
             Err(e) => {
                 self.bad_in_a_row = 0;
-                failing.store(true, Ordering::Relaxed);
                 let delay = self.backoff.failed();
                 let kind = self.kind;
                 self.failures += 1;
+                // One failed read or reopen is a blip; the status says "unavailable" (and is
+                // re-published) only once it lasts. A second of nothing but bad frames has.
+                let sustained = matches!(e, CaptureError::BadFrame { .. });
+                if sustained || self.failures >= FAILING_AFTER {
+                    failing.store(true, Ordering::Relaxed);
+                }
                 let now = clock.now();
                 let due = self.warned_at.map_or(true, |t| {
                     now.saturating_duration_since(t) >= STILL_FAILING_EVERY
@@ -160,13 +167,18 @@ mod tests {
             retry.capture::<u8>(Err(err()), &failing, &clock, &Stop::new()),
             None
         );
-        assert!(failing.load(Ordering::Relaxed));
+        assert!(!failing.load(Ordering::Relaxed), "one failure is a blip");
         assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN);
         assert_eq!(
             retry.capture::<u8>(Err(err()), &failing, &clock, &Stop::new()),
             None
         );
         assert_eq!(clock.now() - start, CAPTURE_RETRY_MIN * 3, "doubled");
+        retry.capture::<u8>(Err(err()), &failing, &clock, &Stop::new());
+        assert!(
+            failing.load(Ordering::Relaxed),
+            "three in a row: unavailable"
+        );
         assert_eq!(
             retry.capture(Ok(7u8), &failing, &clock, &Stop::new()),
             Some(7)
