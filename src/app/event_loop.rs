@@ -130,6 +130,9 @@ impl Daemon {
                 _ = sources_check.tick() => {
                     self.check_sources();
                     self.check_health();
+                    if self.broker_up {
+                        self.out.retry_unsent();
+                    }
                 }
                 ev = mqtt_rx.recv(), if self.mqtt_alive => match ev {
                     Some(ev) => self.on_mqtt(ev),

@@ -25,6 +25,9 @@ pub struct Outbox {
     mqtt: Box<dyn Publish>,
     /// The retained status as last published (or about to be).
     pub status: Status,
+    /// Retained messages that could not be queued (the request queue was full): the newest
+    /// per topic, sent again by [`Outbox::retry_unsent`] until the broker has them.
+    unsent: Vec<(String, Vec<u8>)>,
 }
 
 impl Outbox {
@@ -33,7 +36,16 @@ impl Outbox {
             topics,
             mqtt,
             status,
+            unsent: Vec::new(),
         }
+    }
+
+    /// Sends the retained messages that could not be queued before; `true` when none is left.
+    pub fn retry_unsent(&mut self) -> bool {
+        for (topic, payload) in std::mem::take(&mut self.unsent) {
+            self.send(topic, true, payload);
+        }
+        self.unsent.is_empty()
     }
 
     pub fn topics(&self) -> &Topics {
@@ -41,7 +53,7 @@ impl Outbox {
     }
 
     /// The standby offer, retained.
-    pub fn offer(&self, session: String, sdp: String) {
+    pub fn offer(&mut self, session: String, sdp: String) {
         let offer = Offer {
             session,
             kind: "offer".into(),
@@ -51,12 +63,12 @@ impl Outbox {
     }
 
     /// No offer: an empty retained message.
-    pub fn clear_offer(&self) {
+    pub fn clear_offer(&mut self) {
         self.send(self.topics.offer(), true, Vec::new());
     }
 
     /// One of the device's candidates, to the session's viewer.
-    pub fn device_candidate(&self, session: &str, candidate: &CandidateInit) {
+    pub fn device_candidate(&mut self, session: &str, candidate: &CandidateInit) {
         self.send(
             self.topics.device_candidate(session),
             false,
@@ -65,7 +77,7 @@ impl Outbox {
     }
 
     /// The device ends a session.
-    pub fn hangup(&self, session: &str, reason: String) {
+    pub fn hangup(&mut self, session: &str, reason: String) {
         let msg = Hangup {
             reason,
             viewer: None,
@@ -74,7 +86,7 @@ impl Outbox {
     }
 
     /// Why a viewer's message was refused.
-    pub fn error(&self, session: &str, viewer: String, code: ErrorCode, message: String) {
+    pub fn error(&mut self, session: &str, viewer: String, code: ErrorCode, message: String) {
         let msg = ErrorMessage {
             viewer,
             code,
@@ -84,18 +96,29 @@ impl Outbox {
     }
 
     /// The current status, retained.
-    pub fn publish_status(&self) {
+    pub fn publish_status(&mut self) {
         self.send(self.topics.status(), true, json(&self.status));
     }
 
     /// The offline status, retained (the Last Will says the same when the device vanishes).
-    pub fn offline(&self) {
+    pub fn offline(&mut self) {
         self.send(self.topics.status(), true, json(&Status::offline()));
     }
 
-    fn send(&self, topic: String, retain: bool, payload: Vec<u8>) {
+    fn send(&mut self, topic: String, retain: bool, payload: Vec<u8>) {
+        if retain {
+            // A newer retained message replaces an unsent older one.
+            self.unsent.retain(|(t, _)| *t != topic);
+        }
+        let kept = retain.then(|| (topic.clone(), payload.clone()));
         if let Err(e) = self.mqtt.publish(topic, retain, payload) {
-            warn!(cause = %e, "MQTT publish dropped");
+            match kept {
+                Some(entry) => {
+                    warn!(cause = %e, "MQTT publish of retained state failed; retrying");
+                    self.unsent.push(entry);
+                }
+                None => warn!(cause = %e, "MQTT publish dropped"),
+            }
         }
     }
 }
@@ -152,7 +175,7 @@ mod tests {
 
     #[test]
     fn offers_and_status_are_retained_session_messages_are_not() {
-        let (out, sent) = outbox();
+        let (mut out, sent) = outbox();
         out.offer("s1".into(), "v=0".into());
         out.clear_offer();
         out.publish_status();
@@ -184,7 +207,7 @@ mod tests {
 
     #[test]
     fn device_candidates_go_to_the_session_and_end_with_an_empty_one() {
-        let (out, sent) = outbox();
+        let (mut out, sent) = outbox();
         let c = CandidateInit {
             candidate: "candidate:1 1 udp 1 198.18.0.1 5000 typ host".into(),
             sdp_mid: Some("0".into()),
@@ -207,5 +230,52 @@ mod tests {
         assert_eq!(got[0].2["sdpMid"], "0");
         assert_eq!(got[0].2["sdpMLineIndex"], 0);
         assert_eq!(got[1].2, json!({"candidate": ""}));
+    }
+
+    /// Refuses while `full` is set, like rumqttc with a full request queue.
+    struct Flaky(Sent, Arc<std::sync::atomic::AtomicBool>);
+
+    impl Publish for Flaky {
+        fn publish(&self, topic: String, retain: bool, payload: Vec<u8>) -> Result<(), MqttError> {
+            if self.1.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(MqttError::Queue {
+                    what: "publish",
+                    topic,
+                    reason: "full".into(),
+                });
+            }
+            self.0.lock().unwrap().push((topic, retain, payload));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn retained_state_that_could_not_be_queued_is_sent_again_newest_only() {
+        let sent = Sent::default();
+        let full = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let mut out = Outbox::new(
+            Topics::new("rtcam", "cam1"),
+            Box::new(Flaky(sent.clone(), full.clone())),
+            Status::offline(),
+        );
+        out.offer("s1".into(), "v=0".into());
+        out.offer("s2".into(), "v=0".into());
+        out.publish_status();
+        out.hangup("s1", "gone".into());
+        assert!(!out.retry_unsent(), "still full");
+        full.store(false, std::sync::atomic::Ordering::Relaxed);
+        assert!(out.retry_unsent());
+        let got = take(&sent);
+        assert_eq!(
+            got.len(),
+            2,
+            "the newest offer and the status, not the hangup: {got:?}"
+        );
+        assert_eq!(got[0].2["session"], "s2");
+        assert_eq!(got[1].0, "rtcam/cam1/status");
+        assert!(
+            out.retry_unsent() && take(&sent).is_empty(),
+            "nothing twice"
+        );
     }
 }
