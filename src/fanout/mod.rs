@@ -32,7 +32,7 @@ use crate::encode::openh264::{H264Encoder, H264Settings};
 use crate::encode::opus::OpusEncoder;
 use crate::encode::EncodeError;
 pub use keyframe::KeyframeRequests;
-pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN};
+pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN, MAX_BAD_FRAMES_IN_A_ROW};
 use sample::SampleOut;
 
 /// Longest [`Fanout::stop`] waits for the capture threads.

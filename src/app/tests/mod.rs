@@ -372,4 +372,5 @@ async fn garbage_from_the_broker_is_answered_or_dropped_never_fatal() {
     h.shutdown().await;
 }
 
+mod limits;
 mod watchdog;
