@@ -7,13 +7,17 @@
 #
 #   scripts/soak.sh            # 30 minutes
 #   RTCAM_SOAK_S=300 scripts/soak.sh
+#   scripts/soak.sh --plot-only   # plot and summarise target/soak.csv again
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RTCAM_SOAK_S="${RTCAM_SOAK_S:-1800}"
 export RTCAM_SOAK_CSV="$PWD/target/soak.csv"
 mkdir -p target
-echo "soak: ${RTCAM_SOAK_S} s, samples into $RTCAM_SOAK_CSV"
-cargo test --test e2e soak::long_soak -- --ignored --exact --nocapture
+if [ "${1:-}" != --plot-only ]; then
+  echo "soak: ${RTCAM_SOAK_S} s, samples into $RTCAM_SOAK_CSV"
+  cargo test --test e2e soak::long_soak -- --ignored --exact --nocapture
+fi
+secs=$(tail -n1 target/soak.csv | cut -d, -f1)
 
 if ! command -v gnuplot >/dev/null; then
   echo "soak: installing gnuplot-nox for the plot"
@@ -24,12 +28,15 @@ set terminal png size 1100,700
 set output 'target/soak.png'
 set datafile separator ','
 set key autotitle columnhead outside
-set multiplot layout 3,1 title "rtcam soak: ${RTCAM_SOAK_S} s, 2 staying viewers + 1 joining/leaving every 20 s"
+set multiplot layout 3,1 title "rtcam soak: ${secs} s, 2 staying viewers + 1 joining/leaving every 20 s"
 set ylabel 'RSS (MiB)'
 plot 'target/soak.csv' using (\$1/60):(\$2/1024) with lines title 'RSS'
 set ylabel 'count'
+set yrange [0:*]
+set offsets 0, 0, 6, 0
 plot 'target/soak.csv' using (\$1/60):3 with lines title 'fds', '' using (\$1/60):4 with lines title 'threads'
 set ylabel '% / fps'
+set offsets 0, 0, 0, 0
 set xlabel 'minutes'
 plot 'target/soak.csv' using (\$1/60):5 with lines title 'CPU %', '' using (\$1/60):6 with lines title 'fps A', '' using (\$1/60):7 with lines title 'fps B'
 unset multiplot
