@@ -19,8 +19,9 @@ fi
 if [ "$mode" = test ]; then
   # Chromium runs the browser tests (driven by playwright-core, never a downloaded browser).
   # dpkg-dev (dpkg-shlibdeps) and init-system-helpers cross-check the package's Depends and
-  # its unit handling in deploy/test-deb.sh.
-  packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers)
+  # its unit handling in deploy/test-deb.sh; nftables filters packets in the network tests.
+  packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers
+    nftables)
 fi
 
 missing=()

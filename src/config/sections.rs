@@ -198,6 +198,9 @@ pub struct WebrtcConfig {
     pub nat_1to1_ips: Vec<String>,
     /// Offer loopback candidates. Default false.
     pub include_loopback: bool,
+    /// One UDP port (IPv4) for every viewer's media; 0 = an ephemeral port per viewer.
+    /// Default 0.
+    pub udp_port: u16,
     /// STUN/TURN servers. Default none.
     pub ice_servers: Vec<IceServer>,
 }
@@ -253,6 +256,7 @@ impl Default for WebrtcConfig {
             connect_timeout_s: 30,
             nat_1to1_ips: Vec::new(),
             include_loopback: false,
+            udp_port: 0,
             ice_servers: Vec::new(),
         }
     }

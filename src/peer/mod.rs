@@ -20,6 +20,8 @@ use tracing::debug;
 use webrtc::api::media_engine::MediaEngine;
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::{APIBuilder, API};
+use webrtc::ice::udp_mux::{UDPMuxDefault, UDPMuxParams};
+use webrtc::ice::udp_network::UDPNetwork;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
@@ -36,6 +38,12 @@ use crate::fanout::{codecs, KeyframeRequests};
 pub enum PeerError {
     #[error("setting up the WebRTC API: {0}")]
     Setup(#[source] webrtc::Error),
+    #[error("cannot use UDP port {port} for media (webrtc.udp_port): {cause}")]
+    UdpPort {
+        port: u16,
+        #[source]
+        cause: std::io::Error,
+    },
     #[error("session {session}: {step}: {source}")]
     Step {
         session: String,
@@ -121,6 +129,9 @@ impl PeerFactory {
         if !config.nat_1to1_ips.is_empty() {
             settings.set_nat_1to1_ips(config.nat_1to1_ips.clone(), RTCIceCandidateType::Host);
         }
+        if config.udp_port != 0 {
+            settings.set_udp_network(UDPNetwork::Muxed(udp_mux(config.udp_port)?));
+        }
         // Notice a vanished viewer within seconds rather than the 25 s default: disconnected
         // after 4 s without a packet, failed (and the slot freed) 6 s after that, so a slot
         // is free about 10 s after its viewer vanished (docs/protocol.md).
@@ -183,4 +194,16 @@ impl Peer {
             debug!(session = %self.session, cause = %e, "closing peer connection");
         }
     }
+}
+
+/// One UDP socket on `port` (every IPv4 interface) shared by all peers: ICE tells the peers
+/// apart by their STUN user names.
+fn udp_mux(port: u16) -> Result<Arc<UDPMuxDefault>, PeerError> {
+    let fail = |cause| PeerError::UdpPort { port, cause };
+    let socket =
+        std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, port)).map_err(fail)?;
+    socket.set_nonblocking(true).map_err(fail)?;
+    let socket = tokio::net::UdpSocket::from_std(socket).map_err(fail)?;
+    tracing::info!(port, "media on one UDP port for every viewer");
+    Ok(UDPMuxDefault::new(UDPMuxParams::new(socket)))
 }
