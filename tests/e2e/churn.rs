@@ -104,16 +104,8 @@ async fn one_viewer(port: u16, id: String, hang_up: bool) -> Result<(), String> 
 
 /// RSS in KiB, threads and open file descriptors of the device's process.
 fn resources(pid: u32) -> (u64, u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    (field("VmRSS:"), field("Threads:"), fds)
+    let s = support::process::proc_stats(&pid.to_string());
+    (s.rss_kib, s.threads, s.fds)
 }
 
 /// Waits until the retained status says no viewer; returns how long that took.

@@ -38,12 +38,7 @@ fn server_connections(port: u16) -> usize {
 }
 
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    support::process::proc_stats("self").rss_kib
 }
 
 /// One page load as a browser does it: three requests on fresh connections.

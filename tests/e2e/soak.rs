@@ -30,24 +30,8 @@ struct Sample {
 
 /// RSS (KiB), threads, open fds and CPU ticks (user + system) of process `pid`.
 fn probe(pid: u32) -> (u64, u64, usize, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    // Fields 14 and 15 of /proc/PID/stat, counted after the command name's ')'.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    (field("VmRSS:"), field("Threads:"), fds, ticks)
+    let s = support::process::proc_stats(&pid.to_string());
+    (s.rss_kib, s.threads, s.fds, s.cpu_ticks)
 }
 
 fn decoded(v: &Viewer) -> usize {

@@ -58,3 +58,39 @@ impl Drop for Proc {
         }
     }
 }
+
+/// What `/proc` says about a process: RSS (KiB), threads, open fds, CPU ticks (user + system,
+/// in USER_HZ = 100 per second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStats {
+    pub rss_kib: u64,
+    pub threads: u64,
+    pub fds: usize,
+    pub cpu_ticks: u64,
+}
+
+/// Reads [`ProcStats`] of `pid` (`"self"` for this process).
+pub fn proc_stats(pid: &str) -> ProcStats {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    // Fields 14 and 15 of /proc/PID/stat, counted after the command name's ')'.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    ProcStats {
+        rss_kib: field("VmRSS:"),
+        threads: field("Threads:"),
+        fds,
+        cpu_ticks: f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0),
+    }
+}

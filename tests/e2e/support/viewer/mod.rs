@@ -102,21 +102,29 @@ pub struct Viewer {
     root: String,
 }
 
-/// Waits for the device's retained online status and a non-empty retained offer.
+/// Waits for the device's retained online status and a non-empty retained offer, and returns
+/// the newest one: a broker may hand a new subscriber older offers first (rumqttd replays its
+/// log), so the offer is taken only after 150 ms without a newer message.
 pub async fn wait_for_offer(mqtt: &mut TestMqtt, root: &str, timeout: Duration) -> Option<Value> {
+    const SETTLE: Duration = Duration::from_millis(150);
     let (status_t, offer_t) = (format!("{root}/status"), format!("{root}/offer"));
     let mut online = false;
     let mut offer: Option<Value> = None;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if online {
-            if let Some(o) = offer.take() {
-                return Some(o);
-            }
-        }
-        let (topic, payload) = tokio::time::timeout_at(deadline, mqtt.rx.recv())
-            .await
-            .ok()??;
+        let ready = online && offer.is_some();
+        let wait_until = if ready {
+            (tokio::time::Instant::now() + SETTLE).min(deadline)
+        } else {
+            deadline
+        };
+        let next = tokio::time::timeout_at(wait_until, mqtt.rx.recv()).await;
+        let (topic, payload) = match next {
+            Ok(Some(m)) => m,
+            Ok(None) => return None,
+            Err(_) if ready => return offer,
+            Err(_) => return None,
+        };
         if topic == status_t {
             let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
             online = v["state"] == "online";
