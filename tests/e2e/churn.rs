@@ -14,7 +14,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Semaphore;
 
 use crate::support;
-use support::process::Proc;
 use support::viewer::{TestMqtt, Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-churn";
@@ -157,22 +156,8 @@ async fn a_hundred_viewers_come_and_go_and_leave_nothing_behind() {
     let port = support::embedded_broker();
     let dir = std::env::temp_dir().join(format!("rtcam-churn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("rtcam.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "device_id = \"{DEVICE}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\n\
-             keep_alive_s = 5\n[webrtc]\nmax_viewers = 16\n"
-        ),
-    )
-    .unwrap();
-    let mut device = Proc::spawn(
-        "rtcam run",
-        std::process::Command::new(env!("CARGO_BIN_EXE_rtcam"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn"),
-    );
+    let mut device =
+        support::process::run_device(&dir, port, DEVICE, "[webrtc]\nmax_viewers = 16\n");
     let pid = device.pid();
 
     // Warm up with the same pattern (first-use allocations, and the allocator's high-water

@@ -4,11 +4,9 @@
 //! viewers keep 25 fps); `scripts/soak.sh` runs it for 30 minutes and plots it.
 
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support;
-use support::process::Proc;
 use support::viewer::{Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-soak";
@@ -43,21 +41,7 @@ async fn soak(length: Duration, csv: &std::path::Path) -> Vec<Sample> {
     let port = support::embedded_broker();
     let dir = std::env::temp_dir().join(format!("rtcam-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("rtcam.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "device_id = \"{DEVICE}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\nkeep_alive_s = 5\n"
-        ),
-    )
-    .unwrap();
-    let mut device = Proc::spawn(
-        "rtcam run",
-        Command::new(env!("CARGO_BIN_EXE_rtcam"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn"),
-    );
+    let mut device = support::process::run_device(&dir, port, DEVICE, "");
     let pid = device.pid();
     let join = |id: &str| Viewer::join_connected(ViewerOptions::new(port, DEVICE, id), 5);
     let a = join("soak-a").await.expect("viewer a");

@@ -2,34 +2,14 @@
 //! viewer, backing off from a camera that is not there, reconnecting to a broker that is
 //! gone — and, where the broker is up, leaves the offline status and no offer behind.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::support;
 use support::mosquitto::Mosquitto;
-use support::process::Proc;
+use support::process::{run_device, Proc};
 use support::viewer::{TestMqtt, Viewer, ViewerOptions};
 
 const STOP_BOUND: Duration = Duration::from_secs(2);
-
-fn start_device(dir: &Path, port: u16, device: &str, extra: &str) -> Proc {
-    let config = dir.join(format!("{device}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "device_id = \"{device}\"\n{extra}\n[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\n\
-             keep_alive_s = 5\n"
-        ),
-    )
-    .unwrap();
-    Proc::spawn(
-        "rtcam run",
-        Command::new(env!("CARGO_BIN_EXE_rtcam"))
-            .args(["run", "--config"])
-            .arg(&config),
-    )
-}
 
 async fn wait_online(port: u16, device: &str) {
     let mut m = TestMqtt::connect("127.0.0.1", port, &format!("watch-{device}")).await;
@@ -84,7 +64,7 @@ async fn sigterm_stops_within_two_seconds_in_every_state() {
     std::fs::create_dir_all(&dir).unwrap();
 
     // Streaming to a connected viewer.
-    let proc = start_device(&dir, port, "stop-streaming", "");
+    let proc = run_device(&dir, port, "stop-streaming", "");
     wait_online(port, "stop-streaming").await;
     let viewer = Viewer::join(ViewerOptions::new(port, "stop-streaming", "v"))
         .await
@@ -105,7 +85,7 @@ async fn sigterm_stops_within_two_seconds_in_every_state() {
     viewer.pc.close().await.ok();
 
     // The camera is missing: the capture thread sleeps in its back-off (0.5, 1, 2, 4 s …).
-    let proc = start_device(
+    let proc = run_device(
         &dir,
         port,
         "stop-nocamera",
@@ -122,7 +102,7 @@ async fn sigterm_stops_within_two_seconds_in_every_state() {
     .await;
 
     // The broker is gone: the MQTT task is reconnecting with back-off.
-    let proc = start_device(&dir, port, "stop-nobroker", "");
+    let proc = run_device(&dir, port, "stop-nobroker", "");
     wait_online(port, "stop-nobroker").await;
     broker.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;

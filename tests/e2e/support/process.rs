@@ -59,6 +59,27 @@ impl Drop for Proc {
     }
 }
 
+/// Starts the `rtcam` binary (`run`) for `device` against the broker on loopback `port`,
+/// with its config written into `dir`; `extra` is more TOML (tables) for the config.
+pub fn run_device(dir: &std::path::Path, port: u16, device: &str, extra: &str) -> Proc {
+    let config = dir.join(format!("{device}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "device_id = \"{device}\"\n{extra}\n[mqtt]\nurl = \"mqtt://127.0.0.1:{port}\"\n\
+             keep_alive_s = 5\n"
+        ),
+    )
+    .expect("write the device config");
+    Proc::spawn(
+        "rtcam run",
+        Command::new(env!("CARGO_BIN_EXE_rtcam"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn"),
+    )
+}
+
 /// What `/proc` says about a process: RSS (KiB), threads, open fds, CPU ticks (user + system,
 /// in USER_HZ = 100 per second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
