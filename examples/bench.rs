@@ -50,7 +50,9 @@ fn encode(width: u32, height: u32, frames: u32) {
         height,
         fps: 30,
         bitrate_bps: 1_500_000,
+        max_bitrate_bps: 1_500_000,
         keyframe_interval_frames: 60,
+        temporal_layers: 3,
     })
     .expect("encoder");
     per_item(

@@ -28,7 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         height: 240,
         fps: 15,
         bitrate_bps: 300_000,
+        max_bitrate_bps: 300_000,
         keyframe_interval_frames: 15,
+        temporal_layers: 1,
     })?;
     let mut stream = Vec::new();
     for i in 0..90 {

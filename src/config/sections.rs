@@ -80,8 +80,18 @@ pub struct VideoConfig {
     pub height: u32,
     /// Frames per second. Default 30.
     pub fps: u32,
-    /// Encoder target bitrate in kbit/s. Default 1500.
+    /// Encoder start bitrate in kbit/s. Default 1500.
     pub bitrate_kbps: u32,
+    /// Lowest bitrate the network adaptation may go down to, kbit/s. Default 100.
+    pub min_bitrate_kbps: u32,
+    /// Highest bitrate the adaptation may climb to, kbit/s; 0 = `bitrate_kbps`. Default 0.
+    pub max_bitrate_kbps: u32,
+    /// Follow each viewer's network (receiver reports, REMB): `false` sends `bitrate_kbps`
+    /// whatever happens. Default true.
+    pub adapt_bitrate: bool,
+    /// Temporal layers (1..=3): with 3, a viewer on a slow link is sent every second or fourth
+    /// picture instead of slowing everyone down. Default 3.
+    pub temporal_layers: u8,
     /// Seconds between periodic keyframes. Default 2.
     pub keyframe_interval_s: u32,
 }
@@ -120,6 +130,17 @@ pub enum TalkbackTarget {
     WavFile { path: PathBuf, max: Duration },
     /// An ALSA playback device (`default`, `hw:1,0`, `plughw:CARD=…`, `null`).
     Alsa(String),
+}
+
+impl VideoConfig {
+    /// The ceiling of the adaptation: `max_bitrate_kbps`, or `bitrate_kbps` when it is 0.
+    pub fn max_bitrate_kbps(&self) -> u32 {
+        if self.max_bitrate_kbps == 0 {
+            self.bitrate_kbps
+        } else {
+            self.max_bitrate_kbps
+        }
+    }
 }
 
 impl AudioConfig {
@@ -229,6 +250,10 @@ impl Default for VideoConfig {
             height: 480,
             fps: 30,
             bitrate_kbps: 1500,
+            min_bitrate_kbps: 100,
+            max_bitrate_kbps: 0,
+            adapt_bitrate: true,
+            temporal_layers: 3,
             keyframe_interval_s: 2,
         }
     }

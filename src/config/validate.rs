@@ -50,6 +50,24 @@ impl Config {
         if !(100..=20_000).contains(&v.bitrate_kbps) {
             return Err(invalid("video.bitrate_kbps", "must be 100..=20000"));
         }
+        if !(50..=20_000).contains(&v.min_bitrate_kbps) {
+            return Err(invalid("video.min_bitrate_kbps", "must be 50..=20000"));
+        }
+        if v.max_bitrate_kbps != 0 && !(100..=20_000).contains(&v.max_bitrate_kbps) {
+            return Err(invalid(
+                "video.max_bitrate_kbps",
+                "must be 0 (= bitrate_kbps) or 100..=20000",
+            ));
+        }
+        if v.min_bitrate_kbps > v.bitrate_kbps || v.bitrate_kbps > v.max_bitrate_kbps() {
+            return Err(invalid(
+                "video.bitrate_kbps",
+                "must lie between min_bitrate_kbps and max_bitrate_kbps",
+            ));
+        }
+        if !(1..=3).contains(&v.temporal_layers) {
+            return Err(invalid("video.temporal_layers", "must be 1..=3"));
+        }
         if !(1..=600).contains(&v.keyframe_interval_s) {
             return Err(invalid("video.keyframe_interval_s", "must be 1..=600"));
         }
