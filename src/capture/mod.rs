@@ -9,6 +9,7 @@
 //! [`Clock`]: crate::clock::Clock
 
 pub mod alsa;
+mod busy;
 pub mod convert;
 pub mod encoded;
 pub mod h264_file;

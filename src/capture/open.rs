@@ -9,7 +9,7 @@ use super::h264_file::H264FileSource;
 use super::synthetic::{SyntheticAudio, SyntheticVideo};
 use super::{AudioSource, CaptureError, VideoFormat, VideoInput};
 use crate::clock::Clock;
-use crate::config::{AudioSourceKind, CameraFormat, Config, VideoSourceKind};
+use crate::config::{AudioSourceKind, CameraFormat, Config, SyntheticPattern, VideoSourceKind};
 
 /// The pixel format `video.format` asks for (`None` = auto).
 pub fn pixel_format(format: CameraFormat) -> Option<PixelFormat> {
@@ -33,7 +33,10 @@ pub fn video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, Captu
         fps: v.fps,
     };
     Ok(match v.source {
-        VideoSourceKind::Synthetic => VideoInput::Raw(Box::new(SyntheticVideo::new(format, clock))),
+        VideoSourceKind::Synthetic => VideoInput::Raw(Box::new(match v.pattern {
+            SyntheticPattern::Bars => SyntheticVideo::new(format, clock),
+            SyntheticPattern::Busy => SyntheticVideo::busy(format, clock),
+        })),
         VideoSourceKind::V4l2 => {
             let want = super::v4l2::Wanted {
                 width: v.width,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::busy::Busy;
 use super::pacer::Pacer;
 use super::{stamp, AudioFrame, AudioSource, CaptureError, VideoFormat, VideoFrame, VideoSource};
 use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE};
@@ -21,12 +22,14 @@ const BARS: [(u8, u8, u8); 8] = [
     (16, 128, 128),  // black
 ];
 
-/// Moving colour bars with a bouncing white square and the [`stamp`] strip on top.
+/// Moving colour bars with a bouncing white square (or, [`SyntheticVideo::busy`], the
+/// demanding picture of [`super::busy`]) and the [`stamp`] strip on top.
 pub struct SyntheticVideo {
     format: VideoFormat,
     clock: Arc<dyn Clock>,
     pacer: Pacer,
     seq: u64,
+    busy: Option<Busy>,
 }
 
 impl SyntheticVideo {
@@ -38,11 +41,30 @@ impl SyntheticVideo {
             clock,
             pacer: Pacer::new(period),
             seq: 0,
+            busy: None,
+        }
+    }
+
+    /// The demanding pattern: texture and grain that need every bit the encoder is given.
+    pub fn busy(format: VideoFormat, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            busy: Some(Busy::new(format.width, format.height)),
+            ..Self::new(format, clock)
         }
     }
 
     fn draw(&self, frame: &mut VideoFrame, unix_ms: u64) {
         let (w, h) = (frame.width as usize, frame.height as usize);
+        let stamp = stamp::Stamp {
+            frame: self.seq as u32,
+            unix_ms,
+        };
+        if let Some(busy) = &self.busy {
+            let (y, u, v) = frame.planes_mut();
+            busy.draw(self.seq, y, u, v);
+            stamp::write(stamp, w, h, y, u, v);
+            return;
+        }
         let shift = (self.seq as usize * 4) % w;
         let bar_w = w.div_ceil(BARS.len());
         let (y, u, v) = frame.planes_mut();
@@ -82,19 +104,18 @@ impl SyntheticVideo {
             u[row * (w / 2) + sx / 2..row * (w / 2) + (sx + side) / 2].fill(128);
             v[row * (w / 2) + sx / 2..row * (w / 2) + (sx + side) / 2].fill(128);
         }
-        let s = stamp::Stamp {
-            frame: self.seq as u32,
-            unix_ms,
-        };
-        stamp::write(s, w, h, y, u, v);
+        stamp::write(stamp, w, h, y, u, v);
     }
 }
 
 impl VideoSource for SyntheticVideo {
     fn name(&self) -> String {
         format!(
-            "synthetic video {}x{}@{}",
-            self.format.width, self.format.height, self.format.fps
+            "synthetic video ({}) {}x{}@{}",
+            if self.busy.is_some() { "busy" } else { "bars" },
+            self.format.width,
+            self.format.height,
+            self.format.fps
         )
     }
 

@@ -38,6 +38,16 @@ pub enum VideoSourceKind {
     V4l2,
 }
 
+/// `video.pattern`: what the synthetic source draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyntheticPattern {
+    /// Moving colour bars and a bouncing square: easy to encode (~200 kbit/s at 640x480).
+    Bars,
+    /// Panning texture under film grain: needs all of any bitrate (network tests, benchmarks).
+    Busy,
+}
+
 /// `video.format` for V4L2 cameras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +78,8 @@ pub enum AudioSourceKind {
 pub struct VideoConfig {
     /// Source. Default `synthetic`.
     pub source: VideoSourceKind,
+    /// What `source = "synthetic"` draws. Default `bars`.
+    pub pattern: SyntheticPattern,
     /// Annex B H.264 file for `source = "h264file"`. Default empty.
     pub file: String,
     /// V4L2 device for `source = "v4l2"`. Default `/dev/video0`.
@@ -89,8 +101,8 @@ pub struct VideoConfig {
     /// Follow each viewer's network (receiver reports, REMB): `false` sends `bitrate_kbps`
     /// whatever happens. Default true.
     pub adapt_bitrate: bool,
-    /// Temporal layers (1..=3): with 3, a viewer on a slow link is sent every second or fourth
-    /// picture instead of slowing everyone down. Default 3.
+    /// Temporal layers (1..=4): with 3, a viewer on a slow link is sent every second or fourth
+    /// picture instead of slowing everyone down (4: also every eighth). Default 3.
     pub temporal_layers: u8,
     /// Seconds between periodic keyframes. Default 2.
     pub keyframe_interval_s: u32,
@@ -243,6 +255,7 @@ impl Default for VideoConfig {
     fn default() -> Self {
         Self {
             source: VideoSourceKind::Synthetic,
+            pattern: SyntheticPattern::Bars,
             file: String::new(),
             device: "/dev/video0".into(),
             format: CameraFormat::Auto,

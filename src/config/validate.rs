@@ -65,8 +65,8 @@ impl Config {
                 "must lie between min_bitrate_kbps and max_bitrate_kbps",
             ));
         }
-        if !(1..=3).contains(&v.temporal_layers) {
-            return Err(invalid("video.temporal_layers", "must be 1..=3"));
+        if !(1..=4).contains(&v.temporal_layers) {
+            return Err(invalid("video.temporal_layers", "must be 1..=4"));
         }
         if !(1..=600).contains(&v.keyframe_interval_s) {
             return Err(invalid("video.keyframe_interval_s", "must be 1..=600"));

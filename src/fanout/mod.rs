@@ -13,6 +13,7 @@ mod audio;
 pub mod codecs;
 pub mod keyframe;
 mod passthrough;
+pub mod rate;
 mod retry;
 mod sample;
 #[cfg(test)]

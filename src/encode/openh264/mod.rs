@@ -20,9 +20,10 @@ use super::EncodeError;
 use crate::capture::VideoFrame;
 use crate::config::VideoConfig;
 
-/// Most temporal layers the encoder makes: 3 gives the pattern T0 T2 T1 T2, so a viewer
-/// can be sent all pictures, every second one (T0+T1) or every fourth (T0).
-pub const MAX_TEMPORAL_LAYERS: u8 = 3;
+/// Most temporal layers the encoder makes (openh264's limit). 3 gives the pattern
+/// T0 T2 T1 T2, so a viewer can be sent all pictures, every second one (T0+T1) or every
+/// fourth (T0); 4 adds every eighth.
+pub const MAX_TEMPORAL_LAYERS: u8 = 4;
 
 /// Encoder settings.
 #[derive(Debug, Clone, Copy)]

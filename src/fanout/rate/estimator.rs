@@ -1,0 +1,173 @@
+//! One viewer's bandwidth estimate from what it reports back (sans-IO: reports and the time
+//! come in as arguments).
+//!
+//! A loss-based controller in the spirit of libwebrtc's classic one, driven by receiver
+//! reports: below 2 % loss the estimate grows about 8 % a second, from 2 to 10 % it holds, above
+//! 10 % it is cut by half the loss fraction. Two refinements:
+//! - a cut starts from what was really sent when that is less than the estimate (a static
+//!   scene makes the encoder undershoot; cutting a number nobody reached would take several
+//!   reports to bite), and growth stops at 1.5 times what was sent (never promise a rate the
+//!   path has not carried);
+//! - the round-trip time is a delay signal: a queue that builds in a router (the RTT climbs
+//!   well above the lowest seen) holds growth and then cuts by 15 %, before the queue
+//!   overflows and loss shows.
+//!
+//! REMB, where the viewer sends it, caps the estimate, but only when it is below what is
+//! being sent (REMB follows the received rate down when the scene is static).
+
+use std::time::{Duration, Instant};
+
+/// Loss fraction under which the estimate grows.
+pub const GROW_BELOW_LOSS: f64 = 0.02;
+/// Loss fraction above which the estimate is cut.
+pub const CUT_ABOVE_LOSS: f64 = 0.10;
+/// Growth per second without loss.
+pub const GROWTH_PER_S: f64 = 1.08;
+/// RTT above the lowest seen at which growth holds.
+pub const HOLD_QUEUE_DELAY: Duration = Duration::from_millis(40);
+/// RTT above the lowest seen at which the estimate is cut.
+pub const CUT_QUEUE_DELAY: Duration = Duration::from_millis(100);
+/// How long the lowest RTT is remembered (routes change).
+pub const MIN_RTT_WINDOW: Duration = Duration::from_secs(30);
+
+/// What one report said, for logs and the status.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Observed {
+    /// Loss fraction of the last receiver report, 0..=1.
+    pub loss: f64,
+    /// Round-trip time of the last report that carried one.
+    pub rtt: Option<Duration>,
+    /// The last REMB value, bit/s.
+    pub remb_bps: Option<u64>,
+}
+
+/// A viewer's estimate, bit/s.
+#[derive(Debug, Clone)]
+pub struct Estimator {
+    estimate: f64,
+    min_bps: f64,
+    max_bps: f64,
+    last_report: Option<Instant>,
+    last_cut: Option<Instant>,
+    min_rtt: Option<(Duration, Instant)>,
+    observed: Observed,
+}
+
+impl Estimator {
+    /// Starts at `start_bps`, kept within `min_bps..=max_bps`.
+    pub fn new(start_bps: u32, min_bps: u32, max_bps: u32) -> Self {
+        let (min, max) = (f64::from(min_bps), f64::from(max_bps.max(min_bps)));
+        Self {
+            estimate: f64::from(start_bps).clamp(min, max),
+            min_bps: min,
+            max_bps: max,
+            last_report: None,
+            last_cut: None,
+            min_rtt: None,
+            observed: Observed::default(),
+        }
+    }
+
+    /// The estimate, bit/s.
+    pub fn estimate_bps(&self) -> u32 {
+        self.estimate as u32
+    }
+
+    /// The last values reported.
+    pub fn observed(&self) -> Observed {
+        self.observed
+    }
+
+    /// A receiver report: `fraction_lost` as sent (0..=255, of 256), the RTT if the report
+    /// answered one of our sender reports, and what was sent to this viewer since the last
+    /// report (bit/s).
+    pub fn on_receiver_report(
+        &mut self,
+        now: Instant,
+        fraction_lost: u8,
+        rtt: Option<Duration>,
+        sent_bps: u32,
+    ) {
+        let loss = f64::from(fraction_lost) / 256.0;
+        let dt = self
+            .last_report
+            .map_or(1.0, |t| now.saturating_duration_since(t).as_secs_f64())
+            .clamp(0.0, 2.0);
+        self.last_report = Some(now);
+        self.observed.loss = loss;
+        let queue = rtt.and_then(|rtt| self.queue_delay(now, rtt));
+        if rtt.is_some() {
+            self.observed.rtt = rtt;
+        }
+        let sent = f64::from(sent_bps);
+        let base = if sent > 0.0 {
+            self.estimate.min(sent)
+        } else {
+            self.estimate
+        };
+        if loss > CUT_ABOVE_LOSS {
+            if self.may_cut(now, rtt) {
+                self.estimate = base * (1.0 - 0.5 * loss);
+                self.last_cut = Some(now);
+            }
+        } else if queue.is_some_and(|q| q >= CUT_QUEUE_DELAY) {
+            if self.may_cut(now, rtt) {
+                self.estimate = base * 0.85;
+                self.last_cut = Some(now);
+            }
+        } else if loss < GROW_BELOW_LOSS && !queue.is_some_and(|q| q >= HOLD_QUEUE_DELAY) {
+            let grown = self.estimate * GROWTH_PER_S.powf(dt);
+            // Never promise more than 1.5 times what the path has carried (but never cut
+            // for that either: a quiet scene is not congestion).
+            let proven = 1.5 * sent + 10_000.0;
+            if grown <= proven || sent == 0.0 {
+                self.estimate = grown;
+            } else if self.estimate < proven {
+                self.estimate = proven;
+            }
+        }
+        self.clamp();
+    }
+
+    /// A REMB from the viewer: caps the estimate when it is below what is being sent.
+    pub fn on_remb(&mut self, bps: u64, sent_bps: u32) {
+        self.observed.remb_bps = Some(bps);
+        let remb = bps.min(u64::from(u32::MAX)) as f64;
+        if remb < f64::from(sent_bps) && remb < self.estimate {
+            self.estimate = remb;
+        }
+        self.clamp();
+    }
+
+    fn clamp(&mut self) {
+        if !self.estimate.is_finite() {
+            self.estimate = self.min_bps;
+        }
+        self.estimate = self.estimate.clamp(self.min_bps, self.max_bps);
+    }
+
+    /// A cut at most once per 300 ms plus one RTT, so one congestion event is not counted
+    /// twice by reports that describe the same packets.
+    fn may_cut(&self, now: Instant, rtt: Option<Duration>) -> bool {
+        let gap =
+            Duration::from_millis(300) + rtt.unwrap_or(Duration::ZERO).min(Duration::from_secs(1));
+        self.last_cut
+            .map_or(true, |t| now.saturating_duration_since(t) >= gap)
+    }
+
+    /// How far `rtt` is above the lowest RTT of the recent past.
+    fn queue_delay(&mut self, now: Instant, rtt: Duration) -> Option<Duration> {
+        let fresh = match self.min_rtt {
+            Some((min, at)) => rtt <= min || now.saturating_duration_since(at) > MIN_RTT_WINDOW,
+            None => true,
+        };
+        if fresh {
+            self.min_rtt = Some((rtt, now));
+        }
+        self.min_rtt.map(|(min, _)| rtt.saturating_sub(min))
+    }
+}
+
+#[cfg(test)]
+#[path = "estimator_tests.rs"]
+mod tests;

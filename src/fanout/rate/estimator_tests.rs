@@ -1,0 +1,128 @@
+use super::*;
+
+const S: Duration = Duration::from_secs(1);
+const RTT: Option<Duration> = Some(Duration::from_millis(20));
+
+fn lost(percent: f64) -> u8 {
+    (percent / 100.0 * 256.0).round().min(255.0) as u8
+}
+
+/// Reports once a second for `secs` seconds, the viewer receiving what is sent.
+fn run(e: &mut Estimator, t: &mut Instant, secs: u32, loss: f64, rtt: Option<Duration>) {
+    for _ in 0..secs {
+        *t += S;
+        let sent = e.estimate_bps();
+        e.on_receiver_report(*t, lost(loss), rtt, sent);
+    }
+}
+
+#[test]
+fn grows_about_8_percent_a_second_without_loss() {
+    let mut e = Estimator::new(500_000, 50_000, 2_000_000);
+    let mut t = Instant::now();
+    run(&mut e, &mut t, 10, 0.0, RTT);
+    let grown = f64::from(e.estimate_bps()) / 500_000.0;
+    assert!((2.0..2.3).contains(&grown), "{grown}");
+    run(&mut e, &mut t, 60, 0.0, RTT);
+    assert_eq!(e.estimate_bps(), 2_000_000, "stops at the ceiling");
+}
+
+#[test]
+fn holds_between_2_and_10_percent_and_cuts_by_half_the_loss_above() {
+    let mut e = Estimator::new(1_000_000, 50_000, 2_000_000);
+    let mut t = Instant::now();
+    run(&mut e, &mut t, 5, 5.0, RTT);
+    assert_eq!(e.estimate_bps(), 1_000_000);
+    run(&mut e, &mut t, 1, 30.0, RTT);
+    let cut = e.estimate_bps();
+    assert!((840_000..=860_000).contains(&cut), "{cut}");
+    run(&mut e, &mut t, 30, 60.0, RTT);
+    assert_eq!(e.estimate_bps(), 50_000, "never below the floor");
+}
+
+#[test]
+fn three_percent_random_loss_does_not_collapse_the_estimate() {
+    let mut e = Estimator::new(1_500_000, 100_000, 1_500_000);
+    let mut t = Instant::now();
+    run(&mut e, &mut t, 60, 3.0, RTT);
+    assert_eq!(e.estimate_bps(), 1_500_000);
+}
+
+#[test]
+fn a_cut_starts_from_what_was_sent_and_growth_from_what_was_carried() {
+    let mut e = Estimator::new(1_500_000, 50_000, 1_500_000);
+    let t0 = Instant::now();
+    // The encoder only needed 200 kbit/s; half of it was lost.
+    e.on_receiver_report(t0 + S, 128, RTT, 200_000);
+    assert_eq!(e.estimate_bps(), 150_000);
+    // A quiet scene: 100 kbit/s sent, no loss: growth stops at 1.5 x that (+10 k).
+    let mut t = t0 + S;
+    for _ in 0..20 {
+        t += S;
+        e.on_receiver_report(t, 0, RTT, 100_000);
+    }
+    assert_eq!(
+        e.estimate_bps(),
+        160_000,
+        "grown to what was carried, no further"
+    );
+    // ... and not cut for it either.
+    e.on_receiver_report(t + S, 0, RTT, 10_000);
+    assert_eq!(e.estimate_bps(), 160_000);
+}
+
+#[test]
+fn one_congestion_event_is_cut_once() {
+    let mut e = Estimator::new(1_000_000, 50_000, 2_000_000);
+    let t = Instant::now();
+    e.on_receiver_report(t, 128, RTT, 1_000_000);
+    e.on_receiver_report(t + Duration::from_millis(100), 128, RTT, 1_000_000);
+    assert_eq!(e.estimate_bps(), 750_000);
+    e.on_receiver_report(t + S, 128, RTT, 1_000_000);
+    assert_eq!(e.estimate_bps(), 562_500);
+}
+
+#[test]
+fn a_growing_queue_holds_then_cuts_before_any_loss() {
+    let mut e = Estimator::new(1_000_000, 50_000, 2_000_000);
+    let mut t = Instant::now();
+    run(&mut e, &mut t, 3, 0.0, Some(Duration::from_millis(20)));
+    let before = e.estimate_bps();
+    run(&mut e, &mut t, 2, 0.0, Some(Duration::from_millis(80)));
+    assert_eq!(e.estimate_bps(), before, "hold at +60 ms");
+    run(&mut e, &mut t, 1, 0.0, Some(Duration::from_millis(180)));
+    assert_eq!(
+        e.estimate_bps(),
+        (f64::from(before) * 0.85) as u32,
+        "cut at +160 ms"
+    );
+    assert_eq!(e.observed().rtt, Some(Duration::from_millis(180)));
+}
+
+#[test]
+fn remb_caps_only_below_what_is_sent() {
+    let mut e = Estimator::new(1_000_000, 50_000, 2_000_000);
+    // A static scene: 150 kbit/s sent, REMB follows it down to 160 k: ignored.
+    e.on_remb(160_000, 150_000);
+    assert_eq!(e.estimate_bps(), 1_000_000);
+    // 800 kbit/s sent, the viewer says 400 k.
+    e.on_remb(400_000, 800_000);
+    assert_eq!(e.estimate_bps(), 400_000);
+    assert_eq!(e.observed().remb_bps, Some(400_000));
+}
+
+#[test]
+fn absurd_input_stays_in_range() {
+    let mut e = Estimator::new(1_000_000, 100_000, 1_500_000);
+    let t = Instant::now();
+    e.on_remb(u64::MAX, u32::MAX);
+    e.on_remb(0, u32::MAX);
+    assert_eq!(e.estimate_bps(), 100_000);
+    e.on_receiver_report(t, 255, Some(Duration::from_secs(3600)), u32::MAX);
+    e.on_receiver_report(t + Duration::from_secs(3600), 0, None, u32::MAX);
+    let est = e.estimate_bps();
+    assert!((100_000..=1_500_000).contains(&est), "{est}");
+    // Reports out of order in time do not panic or jump.
+    e.on_receiver_report(t, 0, Some(Duration::ZERO), 0);
+    assert!(e.estimate_bps() <= 1_500_000);
+}

@@ -1,0 +1,145 @@
+use super::*;
+
+fn limits() -> Limits {
+    Limits {
+        start_bps: 1_500_000,
+        min_bps: 100_000,
+        max_bps: 2_000_000,
+        temporal_layers: 3,
+        pixels: 640 * 480,
+        fps: 30,
+    }
+}
+
+fn v(id: u64, kbps: u32) -> Viewer {
+    Viewer {
+        id,
+        estimate_bps: kbps * 1000,
+    }
+}
+
+const SHARES: LayerShares = LayerShares {
+    upto: [0.5, 0.75, 1.0, 1.0],
+};
+
+#[test]
+fn follows_the_slowest_viewer_that_keeps_up_cutting_at_once() {
+    let mut t = Target::new(limits());
+    let now = Instant::now();
+    let plan = t.update(now, &[v(1, 1200), v(2, 900)], SHARES);
+    assert_eq!(plan.encoder_bps, 900_000);
+    assert_eq!(plan.layers, vec![(1, 2), (2, 2)]);
+    assert_eq!(plan.frame_divisor, 1);
+    // Nobody there: the rate stays where it was.
+    assert_eq!(t.update(now, &[], SHARES).encoder_bps, 900_000);
+}
+
+#[test]
+fn raises_come_in_small_steps_no_faster_than_every_two_seconds() {
+    let mut t = Target::new(limits());
+    let t0 = Instant::now();
+    t.update(t0, &[v(1, 500)], SHARES);
+    let mut rates = Vec::new();
+    for ms in (100..=6_000).step_by(100) {
+        let now = t0 + Duration::from_millis(ms);
+        rates.push(t.update(now, &[v(1, 2000)], SHARES).encoder_bps);
+    }
+    let mut distinct = rates.clone();
+    distinct.dedup();
+    assert_eq!(distinct, vec![575_000, 661_250, 760_437], "{rates:?}");
+}
+
+#[test]
+fn a_slow_viewer_is_thinned_instead_of_slowing_everyone() {
+    let mut t = Target::new(limits());
+    let now = Instant::now();
+    // 300 kbit/s against 1.5 Mbit/s: every fourth picture (base 50 % of 1.5 M = 750 k) does
+    // not fit either, so the encoder comes down to what the base layer of 300 k needs.
+    let plan = t.update(now, &[v(1, 1500), v(2, 300)], SHARES);
+    assert!(t.is_thinned(2));
+    assert_eq!(plan.encoder_bps, 600_000);
+    assert_eq!(plan.layers, vec![(1, 2), (2, 0)]);
+    // Thinned at 700 k against 1.6 M, then 1.1 M: still below the line back (0.7), and
+    // every second picture (65 % of 1.6 M = 1.04 M) fits.
+    let shares = LayerShares {
+        upto: [0.45, 0.65, 1.0, 1.0],
+    };
+    let mut t = Target::new(limits());
+    let plan = t.update(now, &[v(1, 1600), v(2, 700)], shares);
+    assert_eq!(plan.layers, vec![(1, 2), (2, 0)]);
+    let plan = t.update(now + RAISE_EVERY, &[v(1, 1600), v(2, 1100)], shares);
+    assert_eq!(plan.encoder_bps, 1_600_000);
+    assert_eq!(plan.layers, vec![(1, 2), (2, 1)]);
+}
+
+#[test]
+fn thinning_has_hysteresis() {
+    let mut t = Target::new(limits());
+    let now = Instant::now();
+    t.update(now, &[v(1, 1000), v(2, 450)], SHARES);
+    assert!(t.is_thinned(2));
+    t.update(now, &[v(1, 1000), v(2, 600)], SHARES);
+    assert!(t.is_thinned(2), "between the two lines: stays thinned");
+    t.update(now, &[v(1, 1000), v(2, 700)], SHARES);
+    assert!(!t.is_thinned(2));
+    t.update(now, &[v(1, 1000), v(2, 600)], SHARES);
+    assert!(!t.is_thinned(2), "between the two lines: stays whole");
+}
+
+#[test]
+fn one_layer_means_no_thinning() {
+    let mut t = Target::new(Limits {
+        temporal_layers: 1,
+        ..limits()
+    });
+    let plan = t.update(Instant::now(), &[v(1, 1500), v(2, 300)], SHARES);
+    assert_eq!(plan.encoder_bps, 300_000);
+    assert_eq!(plan.layers, vec![(1, 0), (2, 0)]);
+}
+
+#[test]
+fn stays_within_the_configured_range() {
+    let mut t = Target::new(limits());
+    let now = Instant::now();
+    assert_eq!(t.update(now, &[v(1, 1)], SHARES).encoder_bps, 100_000);
+    let mut t = Target::new(limits());
+    let plan = t.update(
+        now,
+        &[Viewer {
+            id: 1,
+            estimate_bps: u32::MAX,
+        }],
+        SHARES,
+    );
+    assert_eq!(plan.encoder_bps, 1_724_999, "one step of 15 %");
+    let plan = t.update(now + Duration::from_secs(1), &[v(1, 2000)], SHARES);
+    assert_eq!(plan.encoder_bps, 1_724_999, "the next raise waits its turn");
+    let wild = LayerShares {
+        upto: [0.0, f64::NAN, -1.0, f64::INFINITY],
+    };
+    let plan = t.update(now, &[v(1, 2000), v(2, 1)], wild);
+    assert!((100_000..=2_000_000).contains(&plan.encoder_bps));
+}
+
+#[test]
+fn very_low_rates_lower_the_picture_rate() {
+    let mut t = Target::new(limits());
+    let now = Instant::now();
+    assert_eq!(t.update(now, &[v(1, 200)], SHARES).frame_divisor, 1);
+    assert_eq!(
+        t.update(now, &[v(1, 60)], SHARES).frame_divisor,
+        1,
+        "min 100 k"
+    );
+    let mut t = Target::new(Limits {
+        min_bps: 50_000,
+        ..limits()
+    });
+    assert_eq!(t.update(now, &[v(1, 60)], SHARES).frame_divisor, 2);
+    let mut t = Target::new(Limits {
+        min_bps: 50_000,
+        pixels: 1280 * 720,
+        ..limits()
+    });
+    assert_eq!(t.update(now, &[v(1, 60)], SHARES).frame_divisor, 4);
+}

@@ -1,0 +1,74 @@
+use super::*;
+
+fn limits() -> Limits {
+    Limits {
+        start_bps: 1_000_000,
+        min_bps: 50_000,
+        max_bps: 1_500_000,
+        temporal_layers: 3,
+        pixels: 640 * 480,
+        fps: 30,
+    }
+}
+
+const S: Duration = Duration::from_secs(1);
+const RTT: Option<Duration> = Some(Duration::from_millis(10));
+
+/// `rate` sent `kbps` to the viewer for a second, which then reports `lost` (of 256).
+fn second(rate: &ViewerRate, now: &mut Instant, kbps: usize, lost: u8) {
+    *now += S;
+    rate.note_sent(kbps * 1000 / 8);
+    rate.receiver_report(*now, lost, RTT);
+}
+
+#[test]
+fn a_lossy_viewer_is_thinned_and_the_other_keeps_the_rate() {
+    let rc = RateControl::new(limits(), true);
+    let mut now = Instant::now();
+    let free = rc.join("free", now);
+    let capped = rc.join("capped", now);
+    for _ in 0..8 {
+        second(&free, &mut now.clone(), 1000, 0);
+        second(&capped, &mut now, 300, 100);
+    }
+    let plan = rc.plan(now);
+    assert_eq!(capped.max_layer(), 0, "{plan:?}");
+    assert_eq!(free.max_layer(), 2);
+    let snap = rc.snapshot();
+    assert_eq!(snap.viewers.len(), 2);
+    let c = snap.viewers.iter().find(|v| v.session == "capped").unwrap();
+    assert!(c.observed.loss > 0.3 && c.estimate_bps < 200_000, "{c:?}");
+    assert_eq!(c.fps, 7.5);
+    assert_eq!(c.observed.rtt, RTT);
+    drop(capped);
+    assert_eq!(rc.snapshot().viewers.len(), 1, "a dropped handle leaves");
+}
+
+#[test]
+fn not_adaptive_keeps_the_start_rate_and_every_layer() {
+    let rc = RateControl::new(limits(), false);
+    let mut now = Instant::now();
+    let v = rc.join("v", now);
+    for _ in 0..5 {
+        second(&v, &mut now, 1000, 200);
+    }
+    let plan = rc.plan(now);
+    assert_eq!((plan.encoder_bps, plan.frame_divisor), (1_000_000, 1));
+    assert_eq!(v.max_layer(), 2);
+    let snap = rc.snapshot();
+    assert!(!snap.adaptive);
+    assert!(snap.viewers[0].estimate_bps < 500_000, "still estimated");
+}
+
+#[test]
+fn layer_shares_are_measured_from_the_encoder_output() {
+    let rc = RateControl::new(limits(), true);
+    for i in 0..400u32 {
+        let tid = [0u8, 2, 1, 2][(i % 4) as usize];
+        rc.note_encoded(tid, if tid == 0 { 6000 } else { 2000 });
+    }
+    let shares = RateControl::shares(&rc.lock());
+    assert!((shares.upto[0] - 0.5).abs() < 0.03, "{shares:?}");
+    assert!((shares.upto[1] - 0.667).abs() < 0.03, "{shares:?}");
+    assert!((shares.upto[2] - 1.0).abs() < 1e-9, "{shares:?}");
+}
