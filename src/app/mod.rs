@@ -34,6 +34,7 @@ use crate::clock::{Clock, RealClock};
 use crate::config::{Config, ConfigError};
 use crate::encode::openh264::H264Settings;
 use crate::encode::EncodeError;
+use crate::fanout::rate::{Limits, RateControl};
 use crate::fanout::{AudioInput, Fanout};
 use crate::peer::{PeerError, PeerFactory, ViewerAudio, PEER_EVENT_QUEUE};
 use crate::signaling::mqtt::{self, MqttError};
@@ -84,9 +85,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         source,
         bitrate_bps: config.audio.bitrate_kbps * 1000,
     });
+    let h264 = H264Settings::from_config(&config.video);
+    let rate = RateControl::new(
+        Limits::from_config(&config.video),
+        config.video.adapt_bitrate,
+    );
     let fanout = Fanout::start(
         open::video(&config, clock.clone())?,
-        H264Settings::from_config(&config.video),
+        h264,
+        rate,
         audio,
         clock,
     )?;
@@ -102,17 +109,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
 
     let (peer_tx, peer_rx) = mpsc::channel(PEER_EVENT_QUEUE);
-    let mut tracks: Vec<Arc<dyn webrtc::track::track_local::TrackLocal + Send + Sync>> =
-        vec![fanout.video_track.clone()];
-    if let Some(a) = &fanout.audio_track {
-        tracks.push(a.clone());
-    }
     let viewer_audio = talkback
         .as_ref()
         .map(|t| Arc::new(t.sender()) as Arc<dyn ViewerAudio>);
     let factory = Arc::new(PeerFactory::new(
         &config.webrtc,
-        tracks,
+        fanout.video.clone(),
+        fanout.audio_track.clone(),
         fanout.keyframes.clone(),
         peer_tx.clone(),
         viewer_audio,

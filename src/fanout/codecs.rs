@@ -74,3 +74,74 @@ pub fn register(m: &mut MediaEngine) -> webrtc::error::Result<()> {
         RTPCodecType::Audio,
     )
 }
+
+/// The negotiated H.264 codec our stream fits: constrained baseline with packetization mode
+/// 1 (the profile we offer first, then any level of it), `None` when the viewer took none.
+pub fn pick_h264(negotiated: &[RTCRtpCodecParameters]) -> Option<RTCRtpCodecParameters> {
+    let h264: Vec<&RTCRtpCodecParameters> = negotiated
+        .iter()
+        .filter(|c| c.capability.mime_type.eq_ignore_ascii_case(MIME_TYPE_H264))
+        .filter(|c| fmtp_has(&c.capability.sdp_fmtp_line, "packetization-mode", "1"))
+        .collect();
+    let profile = |c: &&RTCRtpCodecParameters, p: &str| {
+        fmtp_value(&c.capability.sdp_fmtp_line, "profile-level-id")
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with(p))
+    };
+    h264.iter()
+        .find(|c| profile(c, "42e01f"))
+        .or_else(|| h264.iter().find(|c| profile(c, "42e0")))
+        .or_else(|| h264.iter().find(|c| profile(c, "42")))
+        .map(|c| (*c).clone())
+}
+
+fn fmtp_value<'a>(fmtp: &'a str, key: &str) -> Option<&'a str> {
+    fmtp.split(';').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        k.trim().eq_ignore_ascii_case(key).then(|| v.trim())
+    })
+}
+
+fn fmtp_has(fmtp: &str, key: &str, value: &str) -> bool {
+    fmtp_value(fmtp, key) == Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h264(pt: u8, fmtp: &str) -> RTCRtpCodecParameters {
+        RTCRtpCodecParameters {
+            capability: RTCRtpCodecCapability {
+                mime_type: "video/h264".into(),
+                clock_rate: 90_000,
+                sdp_fmtp_line: fmtp.into(),
+                ..Default::default()
+            },
+            payload_type: pt,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn picks_constrained_baseline_mode_1() {
+        let offered = [
+            h264(96, "packetization-mode=0;profile-level-id=42e01f"),
+            h264(98, "profile-level-id=640c1f;packetization-mode=1"),
+            h264(
+                102,
+                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+            ),
+        ];
+        assert_eq!(pick_h264(&offered).map(|c| c.payload_type), Some(102));
+        assert_eq!(
+            pick_h264(&offered[..2]),
+            None,
+            "mode 0 or high profile only"
+        );
+        assert_eq!(
+            pick_h264(&[h264(100, "packetization-mode=1;profile-level-id=42E034")])
+                .map(|c| c.payload_type),
+            Some(100)
+        );
+    }
+}

@@ -1,21 +1,44 @@
-//! Keyframe requests from viewers (connect, PLI, FIR), rate-limited.
+//! Keyframe requests from viewers (connect, PLI, FIR), rate-limited twice: each viewer's
+//! requests at most once per [`PER_VIEWER_INTERVAL`], and all together at most once per
+//! [`MIN_FORCED_IDR_INTERVAL`]. Requests are merged (any number pending make one IDR).
 //!
 //! Requests arrive from any peer task; the encoder thread polls [`KeyframeRequests::take`]
-//! once per frame. A request inside the rate-limit window is deferred, not dropped: the IDR
-//! comes as soon as the window ends, so a viewer that lost a keyframe always gets one.
+//! once per frame. A request inside a window is deferred, not dropped: the IDR comes as soon
+//! as the window ends, so a viewer that lost a keyframe always gets one, and a viewer that
+//! sends PLIs in a loop gets one IDR a second, so it cannot raise everyone's bitrate.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Shortest time between two forced IDRs.
 pub const MIN_FORCED_IDR_INTERVAL: Duration = Duration::from_millis(150);
+/// Shortest time between two IDRs one viewer's requests can force.
+pub const PER_VIEWER_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct Asker {
+    last_honoured: Option<Instant>,
+    deferred: bool,
+}
 
 #[derive(Debug, Default)]
 struct State {
     pending: bool,
     last_forced: Option<Instant>,
+    viewers: BTreeMap<u64, Asker>,
     requested: u64,
     forced: u64,
+}
+
+impl State {
+    /// An IDR went out: it answers every deferred request too.
+    fn satisfy_deferred(&mut self, now: Instant) {
+        for asker in self.viewers.values_mut().filter(|a| a.deferred) {
+            asker.deferred = false;
+            asker.last_honoured = Some(now);
+        }
+    }
 }
 
 /// Shared between peers (producers) and the encoder (consumer).
@@ -46,16 +69,52 @@ impl KeyframeRequests {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Asks for an IDR as soon as the rate limit allows.
+    /// Asks for an IDR as soon as the rate limit allows (the daemon's own requests: a join,
+    /// a dropped frame).
     pub fn request(&self) {
         let mut s = self.lock();
         s.pending = true;
         s.requested += 1;
     }
 
+    /// Viewer `viewer` asks for an IDR (PLI, FIR): honoured at most once a second per viewer,
+    /// later ones deferred to the end of that second.
+    pub fn request_from(&self, viewer: u64, now: Instant) {
+        let mut s = self.lock();
+        s.requested += 1;
+        let asker = s.viewers.entry(viewer).or_default();
+        let recent = asker
+            .last_honoured
+            .is_some_and(|t| now.saturating_duration_since(t) < PER_VIEWER_INTERVAL);
+        if recent {
+            asker.deferred = true;
+        } else {
+            asker.last_honoured = Some(now);
+            asker.deferred = false;
+            s.pending = true;
+        }
+    }
+
+    /// Viewer `viewer` left: its deferred requests go with it.
+    pub fn forget(&self, viewer: u64) {
+        self.lock().viewers.remove(&viewer);
+    }
+
     /// Called by the encoder before each frame: true if this frame must be an IDR.
     pub fn take(&self, now: Instant) -> bool {
         let mut s = self.lock();
+        let mut due = false;
+        for asker in s.viewers.values_mut() {
+            let window_over = asker.last_honoured.map_or(true, |t| {
+                now.saturating_duration_since(t) >= PER_VIEWER_INTERVAL
+            });
+            if asker.deferred && window_over {
+                asker.deferred = false;
+                asker.last_honoured = Some(now);
+                due = true;
+            }
+        }
+        s.pending |= due;
         if !s.pending {
             return false;
         }
@@ -67,6 +126,7 @@ impl KeyframeRequests {
         s.pending = false;
         s.last_forced = Some(now);
         s.forced += 1;
+        s.satisfy_deferred(now);
         true
     }
 
@@ -76,6 +136,7 @@ impl KeyframeRequests {
         let mut s = self.lock();
         s.pending = false;
         s.last_forced = Some(now);
+        s.satisfy_deferred(now);
     }
 
     /// (requests received, IDRs forced) since start.
@@ -106,6 +167,39 @@ mod tests {
         );
         assert!(!k.take(t0 + Duration::from_millis(300)));
         assert_eq!(k.counters(), (3, 2));
+    }
+
+    #[test]
+    fn one_viewer_flooding_plis_gets_one_idr_a_second_and_others_are_not_held_up() {
+        let k = KeyframeRequests::new(Duration::from_millis(150));
+        let t0 = Instant::now();
+        let mut idrs = Vec::new();
+        // 100 PLIs a second from viewer 1 for 3 s; one PLI from viewer 2 at 1.5 s; the
+        // encoder polls every 33 ms.
+        for ms in 0..3_000u64 {
+            let now = t0 + Duration::from_millis(ms);
+            if ms % 10 == 0 {
+                k.request_from(1, now);
+            }
+            if ms == 1_500 {
+                k.request_from(2, now);
+            }
+            if ms % 33 == 0 && k.take(now) {
+                idrs.push(ms);
+            }
+        }
+        // About one a second for the flood, and viewer 2's within one frame (or merged).
+        assert!(idrs.len() <= 5, "{idrs:?}");
+        assert!(idrs.len() >= 3, "{idrs:?}");
+        assert!(
+            idrs.iter().any(|ms| (1_500..=1_533 + 150).contains(ms)),
+            "{idrs:?}"
+        );
+        k.forget(1);
+        assert!(
+            !k.take(t0 + Duration::from_secs(10)),
+            "nothing left after the viewer left"
+        );
     }
 
     #[test]

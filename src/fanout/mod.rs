@@ -1,6 +1,9 @@
-//! Fan-out: one capture+encode thread per kind, its output sent to every viewer through one
-//! shared [`TrackLocalStaticSample`] per kind (the encode happens once, whatever the number of
-//! viewers). Keyframe requests come back from the peers through [`KeyframeRequests`].
+//! Fan-out: one capture+encode thread per kind, its output sent to every viewer (the encode
+//! happens once, whatever the number of viewers): audio through one shared
+//! [`TrackLocalStaticSample`], video packetized once and forwarded by each viewer's own
+//! track ([`track`]), which may skip temporal layers for a slow viewer. Keyframe requests
+//! come back from the peers through [`KeyframeRequests`], bandwidth feedback through
+//! [`rate::RateControl`], which sets the encoder's bitrate.
 //!
 //! Back-pressure: a capture thread hands access units to its track writer through a bounded
 //! channel ([`VIDEO_QUEUE`], [`AUDIO_QUEUE`] entries). When the writer falls behind the frame
@@ -18,6 +21,7 @@ mod retry;
 mod sample;
 #[cfg(test)]
 mod tests;
+pub mod track;
 mod video;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -33,8 +37,10 @@ use crate::encode::openh264::{H264Encoder, H264Settings};
 use crate::encode::opus::OpusEncoder;
 use crate::encode::EncodeError;
 pub use keyframe::KeyframeRequests;
+use rate::RateControl;
 pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN, MAX_BAD_FRAMES_IN_A_ROW};
-use sample::SampleOut;
+use sample::{Destination, SampleOut};
+use track::VideoTracks;
 
 /// Longest [`Fanout::stop`] waits for the capture threads.
 pub const STOP_WAIT: Duration = Duration::from_millis(700);
@@ -71,8 +77,10 @@ pub struct AudioInput {
 
 /// Handle on the running fan-out.
 pub struct Fanout {
-    /// The H.264 track every peer sends.
-    pub video_track: Arc<TrackLocalStaticSample>,
+    /// Every viewer's video track.
+    pub video: Arc<VideoTracks>,
+    /// Bandwidth feedback and the encoder's target.
+    pub rate: Arc<RateControl>,
     /// The Opus track, when audio is enabled.
     pub audio_track: Option<Arc<TrackLocalStaticSample>>,
     /// Keyframe requests from peers.
@@ -87,25 +95,26 @@ pub struct Fanout {
 impl Fanout {
     /// Starts capture and encoding on their own threads and the track writers on the current
     /// tokio runtime. Encoder set-up errors are returned before anything runs. `h264` is used
-    /// when the video input is raw pictures.
+    /// when the video input is raw pictures; `rate` sets its bitrate as viewers report.
     pub fn start(
         video: VideoInput,
         h264: H264Settings,
+        rate: Arc<RateControl>,
         audio: Option<AudioInput>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EncodeError> {
-        let video_track = Arc::new(TrackLocalStaticSample::new(
-            codecs::h264_capability(),
-            "video".into(),
-            "rtcam".into(),
-        ));
+        let video_tracks = VideoTracks::new(rate.clone());
         let keyframes = Arc::new(KeyframeRequests::default());
         let stats = Arc::new(FanoutStats::default());
         let active_viewers = Arc::new(AtomicUsize::new(0));
         let stop = Stop::new();
         let mut threads = Vec::new();
 
-        let out = SampleOut::start(video_track.clone(), VIDEO_QUEUE, "video");
+        let out = SampleOut::start(
+            Destination::Video(video_tracks.clone()),
+            VIDEO_QUEUE,
+            "video",
+        );
         match video {
             VideoInput::Raw(source) => {
                 let ctx = video::VideoThread {
@@ -114,6 +123,7 @@ impl Fanout {
                     out,
                     clock: clock.clone(),
                     keyframes: keyframes.clone(),
+                    rate: rate.clone(),
                     stats: stats.clone(),
                     active: active_viewers.clone(),
                     stop: stop.clone(),
@@ -148,7 +158,7 @@ impl Fanout {
                 let ctx = audio::AudioThread {
                     source,
                     encoder: OpusEncoder::new(bitrate_bps)?,
-                    out: SampleOut::start(track.clone(), AUDIO_QUEUE, "audio"),
+                    out: SampleOut::start(Destination::Track(track.clone()), AUDIO_QUEUE, "audio"),
                     clock,
                     stats: stats.clone(),
                     active: active_viewers.clone(),
@@ -161,7 +171,8 @@ impl Fanout {
         };
 
         Ok(Self {
-            video_track,
+            video: video_tracks,
+            rate,
             audio_track,
             keyframes,
             stats,

@@ -1,5 +1,6 @@
 //! The send path every capture thread shares: encoded samples go through a bounded channel to
-//! an async writer that hands them to the shared track (and so to every peer).
+//! an async writer that hands them to the shared audio track or to every viewer's video
+//! track ([`VideoTracks`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +10,22 @@ use tracing::debug;
 use webrtc::media::Sample;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
+use super::track::{VideoTracks, VideoUnit};
+
 /// What the capture threads hand to the track writers.
 pub(super) struct EncodedSample {
     pub data: bytes::Bytes,
     pub duration: Duration,
+    /// Temporal layer of a video unit (0 for audio and passed-through video).
+    pub temporal_id: u8,
+}
+
+/// Where a writer sends.
+pub(super) enum Destination {
+    /// One shared track (audio).
+    Track(Arc<TrackLocalStaticSample>),
+    /// Every viewer's video track.
+    Video(Arc<VideoTracks>),
 }
 
 /// What became of a sample offered to the writer.
@@ -33,15 +46,25 @@ pub(super) struct SampleOut {
 impl SampleOut {
     /// Starts the writer for `track` on the current tokio runtime, with room for `queue`
     /// samples between the thread and the writer.
-    pub fn start(track: Arc<TrackLocalStaticSample>, queue: usize, kind: &'static str) -> Self {
+    pub fn start(to: Destination, queue: usize, kind: &'static str) -> Self {
         let (tx, rx) = mpsc::channel(queue);
-        tokio::spawn(write_samples(track, rx, kind));
+        tokio::spawn(write_samples(to, rx, kind));
         Self { tx }
     }
 
     /// Offers a sample without waiting: capture never waits on the network.
     pub fn send(&self, data: bytes::Bytes, duration: Duration) -> Sent {
-        match self.tx.try_send(EncodedSample { data, duration }) {
+        self.send_layer(data, duration, 0)
+    }
+
+    /// Offers a video unit of temporal layer `temporal_id`.
+    pub fn send_layer(&self, data: bytes::Bytes, duration: Duration, temporal_id: u8) -> Sent {
+        let sample = EncodedSample {
+            data,
+            duration,
+            temporal_id,
+        };
+        match self.tx.try_send(sample) {
             Ok(()) => Sent::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => Sent::Dropped,
             Err(mpsc::error::TrySendError::Closed(_)) => Sent::Closed,
@@ -49,19 +72,27 @@ impl SampleOut {
     }
 }
 
-async fn write_samples(
-    track: Arc<TrackLocalStaticSample>,
-    mut rx: mpsc::Receiver<EncodedSample>,
-    kind: &'static str,
-) {
+async fn write_samples(to: Destination, mut rx: mpsc::Receiver<EncodedSample>, kind: &'static str) {
     while let Some(s) = rx.recv().await {
-        let sample = Sample {
-            data: s.data,
-            duration: s.duration,
-            ..Default::default()
-        };
-        if let Err(e) = track.write_sample(&sample).await {
-            debug!(kind, cause = %e, "writing sample to peers failed");
+        match &to {
+            Destination::Track(track) => {
+                let sample = Sample {
+                    data: s.data,
+                    duration: s.duration,
+                    ..Default::default()
+                };
+                if let Err(e) = track.write_sample(&sample).await {
+                    debug!(kind, cause = %e, "writing sample to peers failed");
+                }
+            }
+            Destination::Video(tracks) => {
+                let unit = VideoUnit {
+                    data: s.data,
+                    duration: s.duration,
+                    temporal_id: s.temporal_id,
+                };
+                tracks.write(&unit).await;
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::rate::{Limits, RateControl};
 use super::Fanout;
 use crate::capture::synthetic::SyntheticVideo;
 use crate::capture::{CaptureError, VideoFormat, VideoFrame, VideoInput, VideoSource};
@@ -80,6 +81,7 @@ fn start(camera: FlakyCamera) -> Fanout {
     let fanout = Fanout::start(
         VideoInput::Raw(Box::new(camera)),
         H264Settings::from_config(&video),
+        RateControl::new(Limits::from_config(&video), true),
         None,
         Arc::new(RealClock),
     )

@@ -28,9 +28,10 @@ use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 use crate::config::WebrtcConfig;
+use crate::fanout::track::{VideoTracks, ViewerTrack};
 use crate::fanout::{codecs, KeyframeRequests};
 
 /// Errors from the WebRTC layer, with the session they concern.
@@ -85,7 +86,8 @@ pub const PEER_EVENT_QUEUE: usize = 256;
 pub struct PeerFactory {
     api: API,
     rtc_config: RTCConfiguration,
-    tracks: Vec<Arc<dyn TrackLocal + Send + Sync>>,
+    video: Arc<VideoTracks>,
+    audio: Option<Arc<TrackLocalStaticSample>>,
     keyframes: Arc<KeyframeRequests>,
     events: mpsc::Sender<PeerEvent>,
     gather_timeout: Duration,
@@ -96,6 +98,8 @@ pub struct PeerFactory {
 pub struct Peer {
     pub session: String,
     pc: Arc<RTCPeerConnection>,
+    /// Its video track: while the peer exists, the viewer counts in the rate control.
+    video: Option<Arc<ViewerTrack>>,
 }
 
 fn step<'a>(session: &'a str, step: &'static str) -> impl FnOnce(webrtc::Error) -> PeerError + 'a {
@@ -110,7 +114,8 @@ impl PeerFactory {
     /// Builds the WebRTC API once (codecs, interceptors, ICE settings).
     pub fn new(
         config: &WebrtcConfig,
-        tracks: Vec<Arc<dyn TrackLocal + Send + Sync>>,
+        video: Arc<VideoTracks>,
+        audio: Option<Arc<TrackLocalStaticSample>>,
         keyframes: Arc<KeyframeRequests>,
         events: mpsc::Sender<PeerEvent>,
         talkback: Option<Arc<dyn ViewerAudio>>,
@@ -160,7 +165,8 @@ impl PeerFactory {
         Ok(Self {
             api,
             rtc_config,
-            tracks,
+            video,
+            audio,
             keyframes,
             events,
             gather_timeout: Duration::from_millis(config.ice_gather_timeout_ms),
@@ -186,6 +192,11 @@ impl Peer {
             .add_ice_candidate(init)
             .await
             .map_err(step(&self.session, "add remote candidate"))
+    }
+
+    /// The viewer's video track (its rate control handle), once the offer was made.
+    pub fn video(&self) -> Option<&Arc<ViewerTrack>> {
+        self.video.as_ref()
     }
 
     /// Closes the connection and frees its resources.

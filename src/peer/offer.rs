@@ -7,7 +7,7 @@ use tracing::{debug, info};
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 
 use super::remote::read_remote_track;
-use super::rtcp::read_rtcp;
+use super::rtcp::{drain_rtcp, read_video_rtcp};
 use super::{step, Peer, PeerError, PeerEvent, PeerFactory};
 
 impl PeerFactory {
@@ -21,11 +21,12 @@ impl PeerFactory {
                 .await
                 .map_err(step(session, "new peer connection"))?,
         );
-        let peer = Peer {
+        let mut peer = Peer {
             session: session.to_string(),
             pc: pc.clone(),
+            video: None,
         };
-        match self.offer_on(&peer).await {
+        match self.offer_on(&mut peer).await {
             Ok(sdp) => Ok((peer, sdp)),
             Err(e) => {
                 peer.close().await;
@@ -34,19 +35,30 @@ impl PeerFactory {
         }
     }
 
-    async fn offer_on(&self, peer: &Peer) -> Result<String, PeerError> {
-        let session = peer.session.as_str();
-        let pc = &peer.pc;
-        for track in &self.tracks {
+    async fn offer_on(&self, peer: &mut Peer) -> Result<String, PeerError> {
+        let session = peer.session.clone();
+        let session = session.as_str();
+        let pc = peer.pc.clone();
+        // The viewer's own video track (its own sequence numbers and layers), fed from the
+        // one packetizer, and the shared audio track.
+        let video = self.video.track_for(session);
+        peer.video = Some(video.clone());
+        let sender = pc
+            .add_track(video.clone())
+            .await
+            .map_err(step(session, "add video track"))?;
+        tokio::spawn(read_video_rtcp(
+            sender,
+            video,
+            self.keyframes.clone(),
+            session.to_string(),
+        ));
+        if let Some(audio) = &self.audio {
             let sender = pc
-                .add_track(track.clone())
+                .add_track(audio.clone())
                 .await
-                .map_err(step(session, "add track"))?;
-            tokio::spawn(read_rtcp(
-                sender,
-                self.keyframes.clone(),
-                session.to_string(),
-            ));
+                .map_err(step(session, "add audio track"))?;
+            tokio::spawn(drain_rtcp(sender));
         }
 
         // The viewer's own tracks (talkback). The closure keeps only a

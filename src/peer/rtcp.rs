@@ -1,30 +1,215 @@
-//! RTCP from one viewer's sender: picture loss (PLI) and full intra requests (FIR) become
-//! keyframe requests of the shared encoder.
+//! RTCP from one viewer's video sender: picture loss (PLI) and full intra requests (FIR)
+//! become keyframe requests (throttled per viewer by the fan-out), receiver reports (loss,
+//! round-trip time from LSR/DLSR) and REMB feed the viewer's bandwidth estimate.
+//!
+//! Everything in RTCP is untrusted: report blocks for other SSRCs are ignored, a round trip
+//! that is negative or longer than [`MAX_RTT`] is treated as absent, and the estimator
+//! clamps whatever remains.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::debug;
+use webrtc::rtcp::packet::Packet;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use webrtc::rtcp::receiver_report::ReceiverReport;
+use webrtc::rtcp::reception_report::ReceptionReport;
+use webrtc::rtcp::sender_report::SenderReport;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
+use crate::fanout::track::ViewerTrack;
 use crate::fanout::KeyframeRequests;
 
-pub(super) async fn read_rtcp(
+/// Longest round trip believed.
+pub const MAX_RTT: Duration = Duration::from_secs(10);
+
+/// What one RTCP packet asks of us.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Signal {
+    Keyframe(&'static str),
+    Report {
+        fraction_lost: u8,
+        last_sender_report: u32,
+        delay: u32,
+    },
+    Remb(u64),
+}
+
+/// The signals in `packets` that concern the stream `ssrc`.
+pub(super) fn signals(packets: &[Box<dyn Packet + Send + Sync>], ssrc: u32) -> Vec<Signal> {
+    let mut out = Vec::new();
+    let mut report = |r: &ReceptionReport| {
+        if r.ssrc == ssrc {
+            out.push(Signal::Report {
+                fraction_lost: r.fraction_lost,
+                last_sender_report: r.last_sender_report,
+                delay: r.delay,
+            });
+        }
+    };
+    let mut rest = Vec::new();
+    for p in packets {
+        let any = p.as_any();
+        if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+            rr.reports.iter().for_each(&mut report);
+        } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+            sr.reports.iter().for_each(&mut report);
+        } else if any.downcast_ref::<PictureLossIndication>().is_some() {
+            rest.push(Signal::Keyframe("PLI"));
+        } else if any.downcast_ref::<FullIntraRequest>().is_some() {
+            rest.push(Signal::Keyframe("FIR"));
+        } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+            if remb.ssrcs.is_empty() || remb.ssrcs.contains(&ssrc) {
+                let bps = f64::from(remb.bitrate);
+                if bps.is_finite() && bps >= 0.0 {
+                    rest.push(Signal::Remb(bps.min(u64::MAX as f64) as u64));
+                }
+            }
+        }
+    }
+    out.extend(rest);
+    out
+}
+
+/// The middle 32 bits of the NTP time of `now` (what LSR echoes).
+pub(super) fn ntp_middle(now: SystemTime) -> u32 {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs().wrapping_add(2_208_988_800);
+    let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
+    (((secs & 0xffff) << 16) | (frac >> 16)) as u32
+}
+
+/// Round trip from a report block: now − LSR − DLSR, in 1/65536 s (RFC 3550 6.4.1).
+pub(super) fn rtt(now_middle: u32, last_sender_report: u32, delay: u32) -> Option<Duration> {
+    if last_sender_report == 0 {
+        return None;
+    }
+    let units = now_middle
+        .wrapping_sub(last_sender_report)
+        .wrapping_sub(delay);
+    // A wrapped (negative) result is a lie or clock trouble.
+    if units > 0x8000_0000 {
+        return None;
+    }
+    let rtt = Duration::from_micros(u64::from(units) * 1_000_000 / 65_536);
+    (rtt <= MAX_RTT).then_some(rtt)
+}
+
+/// Reads the video sender's RTCP until the connection closes.
+pub(super) async fn read_video_rtcp(
     sender: Arc<RTCRtpSender>,
+    track: Arc<ViewerTrack>,
     keyframes: Arc<KeyframeRequests>,
     session: String,
 ) {
+    let id = track.rate().id();
     while let Ok((packets, _)) = sender.read_rtcp().await {
-        for p in packets {
-            let any = p.as_any();
-            if any.downcast_ref::<PictureLossIndication>().is_some() {
-                debug!(%session, "PLI: keyframe requested");
-                keyframes.request();
-            } else if any.downcast_ref::<FullIntraRequest>().is_some() {
-                debug!(%session, "FIR: keyframe requested");
-                keyframes.request();
+        let Some(ssrc) = track.ssrc() else { continue };
+        let now = Instant::now();
+        for signal in signals(&packets, ssrc) {
+            match signal {
+                Signal::Keyframe(kind) => {
+                    debug!(%session, kind, "keyframe requested");
+                    keyframes.request_from(id, now);
+                }
+                Signal::Report {
+                    fraction_lost,
+                    last_sender_report,
+                    delay,
+                } => {
+                    let rtt = rtt(ntp_middle(SystemTime::now()), last_sender_report, delay);
+                    track.rate().receiver_report(now, fraction_lost, rtt);
+                }
+                Signal::Remb(bps) => track.rate().remb(bps),
             }
         }
+    }
+    keyframes.forget(id);
+}
+
+/// Reads (and drops) the audio sender's RTCP: the interceptors need it read.
+pub(super) async fn drain_rtcp(sender: Arc<RTCRtpSender>) {
+    while sender.read_rtcp().await.is_ok() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr(ssrc: u32, fraction_lost: u8) -> Box<dyn Packet + Send + Sync> {
+        Box::new(ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReceptionReport {
+                ssrc,
+                fraction_lost,
+                last_sender_report: 0x1234_0000,
+                delay: 0x0001_0000,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn only_our_ssrc_counts() {
+        let remb = ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 1,
+            bitrate: 300_000.0,
+            ssrcs: vec![7],
+        };
+        let bad_remb = ReceiverEstimatedMaximumBitrate {
+            bitrate: f32::NAN,
+            ..remb.clone()
+        };
+        let packets: Vec<Box<dyn Packet + Send + Sync>> = vec![
+            rr(7, 255),
+            rr(8, 10),
+            Box::new(PictureLossIndication::default()),
+            Box::new(remb.clone()),
+            Box::new(ReceiverEstimatedMaximumBitrate {
+                ssrcs: vec![8],
+                ..remb
+            }),
+            Box::new(bad_remb),
+        ];
+        assert_eq!(
+            signals(&packets, 7),
+            vec![
+                Signal::Report {
+                    fraction_lost: 255,
+                    last_sender_report: 0x1234_0000,
+                    delay: 0x0001_0000
+                },
+                Signal::Keyframe("PLI"),
+                Signal::Remb(300_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn round_trip_from_lsr_and_dlsr() {
+        // Sent at 0x1234.0000, held 1 s by the viewer, back 1.25 s after sending.
+        let now = 0x1234_0000u32 + 0x0001_4000;
+        assert_eq!(
+            rtt(now, 0x1234_0000, 0x0001_0000),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(rtt(now, 0, 0), None, "no sender report yet");
+        assert_eq!(rtt(now, 0x1234_0000, 0x0002_0000), None, "negative");
+        assert_eq!(rtt(now, 0x1200_0000, 0), None, "beyond 10 s");
+        // Across the 16-bit seconds wrap.
+        assert_eq!(
+            rtt(0x0000_8000, 0xffff_8000, 0),
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn ntp_middle_bits() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_500);
+        // 2208988801 s = 0x83AA7E81 → low 16 bits 0x7E81; 0.5 s → 0x8000.
+        assert_eq!(ntp_middle(t), 0x7e81_8000);
     }
 }

@@ -1,5 +1,6 @@
-//! A PLI from the viewer produces an IDR within 200 ms. Periodic keyframes are set 10 min
-//! apart so only the PLI can explain the IDR.
+//! A PLI from the viewer produces an IDR within 200 ms, at most one per viewer per second: a
+//! PLI inside that second is deferred to its end, not lost. Periodic keyframes are set 10 min
+//! apart so only the PLIs can explain the IDRs.
 
 use std::time::{Duration, Instant};
 
@@ -37,12 +38,30 @@ async fn pli_produces_an_idr_within_200ms() {
         assert!(got, "an IDR follows the PLI");
         let idr = v.seen.lock().unwrap().idr_at[before];
         delays.push(idr.duration_since(sent));
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
     }
     println!("PLI -> IDR delays: {delays:?}");
     assert!(
         delays.iter().all(|d| *d <= Duration::from_millis(200)),
         "{delays:?}"
+    );
+    // Two PLIs 300 ms apart: the second is answered when the viewer's second is over.
+    let before = v.seen.lock().unwrap().idr_at.len();
+    v.send_pli().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    v.send_pli().await;
+    let got = v
+        .wait_until(Duration::from_secs(3), |s| s.idr_at.len() >= before + 2)
+        .await;
+    assert!(got, "the deferred PLI is answered too");
+    let gap = {
+        let s = v.seen.lock().unwrap();
+        s.idr_at[before + 1].duration_since(s.idr_at[before])
+    };
+    println!("deferred PLI answered {gap:?} after the first IDR");
+    assert!(
+        gap >= Duration::from_millis(900) && gap <= Duration::from_millis(1_300),
+        "{gap:?}"
     );
     // Without a PLI no further IDR arrives (the periodic interval is 10 minutes).
     let before = v.seen.lock().unwrap().idr_at.len();

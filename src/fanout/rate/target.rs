@@ -37,6 +37,20 @@ pub struct Limits {
     pub fps: u32,
 }
 
+impl Limits {
+    /// The range `[video]` configures.
+    pub fn from_config(v: &crate::config::VideoConfig) -> Self {
+        Self {
+            start_bps: v.bitrate_kbps * 1000,
+            min_bps: v.min_bitrate_kbps * 1000,
+            max_bps: v.max_bitrate_kbps().max(v.bitrate_kbps) * 1000,
+            temporal_layers: v.temporal_layers,
+            pixels: v.width * v.height,
+            fps: v.fps,
+        }
+    }
+}
+
 /// One viewer as the combiner sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer {
