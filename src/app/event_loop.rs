@@ -99,6 +99,7 @@ impl Daemon {
             .map(|period| tokio::time::interval_at(tokio::time::Instant::now(), period));
         // Camera and microphone state, re-published in the status when it changes.
         let mut sources_check = tokio::time::interval(Duration::from_secs(1));
+        let mut rate_report = tokio::time::interval(super::rates::REPORT_EVERY);
         loop {
             let watchdog_tick = async {
                 match watchdog.as_mut() {
@@ -134,6 +135,7 @@ impl Daemon {
                         self.out.retry_unsent();
                     }
                 }
+                _ = rate_report.tick() => self.report_rates(),
                 ev = mqtt_rx.recv(), if self.mqtt_alive => match ev {
                     Some(ev) => self.on_mqtt(ev),
                     None => {

@@ -16,6 +16,7 @@ mod event_loop;
 mod executor;
 pub mod outbox;
 mod peers;
+mod rates;
 pub mod seams;
 pub mod status;
 #[cfg(test)]

@@ -5,7 +5,7 @@ use tracing::warn;
 
 use crate::signaling::mqtt::{MqttError, Publisher};
 use crate::signaling::protocol::{
-    CandidateInit, ErrorCode, ErrorMessage, Hangup, Offer, Status, Topics,
+    CandidateInit, ErrorCode, ErrorMessage, Hangup, Offer, SessionStats, Status, Topics,
 };
 
 /// Where messages go: the MQTT task in the daemon, a recorder in tests. Must not wait.
@@ -93,6 +93,17 @@ impl Outbox {
             message,
         };
         self.send(self.topics.error(session), false, json(&msg));
+    }
+
+    /// One viewer's bitrate numbers, on its session (dropped when the broker is away: the
+    /// next ones follow in 2 s).
+    pub fn stats(&mut self, session: &str, stats: &SessionStats) {
+        if let Err(e) = self
+            .mqtt
+            .publish(self.topics.stats(session), false, json(stats))
+        {
+            tracing::debug!(cause = %e, "stats not published");
+        }
     }
 
     /// The current status, retained.

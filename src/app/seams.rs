@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 
+use crate::fanout::rate::{RateControl, RateSnapshot};
 use crate::fanout::{Fanout, FanoutStats, KeyframeRequests};
 use crate::peer::{Peer, PeerError, PeerFactory};
 use crate::signaling::protocol::SourcesState;
@@ -46,6 +47,10 @@ pub trait MediaControl: Send {
     fn sources(&self) -> SourcesState;
     /// Each capture thread's loop counter, for the watchdog.
     fn heartbeats(&self) -> Vec<(&'static str, u64)>;
+    /// The rate control's state, for the status (`None`: no rate control).
+    fn rate(&self) -> Option<RateSnapshot> {
+        None
+    }
 }
 
 impl PeerLink for Peer {
@@ -78,6 +83,7 @@ impl OfferMaker for PeerFactory {
 /// The fan-out's controls, shared with its threads.
 pub struct FanoutControl {
     keyframes: Arc<KeyframeRequests>,
+    rate: Arc<RateControl>,
     stats: Arc<FanoutStats>,
     active: Arc<AtomicUsize>,
     has_audio: bool,
@@ -88,6 +94,7 @@ impl FanoutControl {
     pub fn new(fanout: &Fanout, talkback: Option<Arc<TalkbackStats>>) -> Self {
         Self {
             keyframes: fanout.keyframes.clone(),
+            rate: fanout.rate.clone(),
             stats: fanout.stats.clone(),
             active: fanout.active_viewers(),
             has_audio: fanout.audio_track.is_some(),
@@ -115,5 +122,9 @@ impl MediaControl for FanoutControl {
             beats.push(("audio", self.stats.audio_turns.load(Ordering::Relaxed)));
         }
         beats
+    }
+
+    fn rate(&self) -> Option<RateSnapshot> {
+        Some(self.rate.snapshot())
     }
 }

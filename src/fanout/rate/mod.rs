@@ -19,6 +19,9 @@ pub use target::{LayerShares, Limits, Plan, Target, Viewer};
 
 /// How often the plan is recomputed at most.
 const REPLAN_EVERY: Duration = Duration::from_millis(100);
+/// A viewer that reported before but has been silent this long is treated as congested
+/// (its reports are lost too): its estimate is cut a little every second until it reports.
+pub const FEEDBACK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Cuts larger than this share are logged at info.
 const BIG_CUT: f64 = 0.25;
 
@@ -50,6 +53,10 @@ struct Entry {
     layer: Arc<AtomicU8>,
     last_report: Instant,
     sent_bps: u32,
+    /// Whether it has reported at all: a standby peer (no viewer yet) or a viewer still
+    /// connecting does not count.
+    reported: bool,
+    timeout_cut: Option<Instant>,
 }
 
 struct State {
@@ -112,6 +119,8 @@ impl RateControl {
             layer: layer.clone(),
             last_report: now,
             sent_bps: 0,
+            reported: false,
+            timeout_cut: None,
         };
         self.lock().viewers.insert(id, entry);
         ViewerRate {
@@ -154,9 +163,21 @@ impl RateControl {
             return s.plan.clone();
         }
         s.planned_at = Some(now);
+        for e in s.viewers.values_mut().filter(|e| e.reported) {
+            let silent = now.saturating_duration_since(e.last_report) > FEEDBACK_TIMEOUT;
+            let due = e.timeout_cut.map_or(true, |t| {
+                now.saturating_duration_since(t) >= Duration::from_secs(1)
+            });
+            if silent && due {
+                // As if a quarter of the packets were lost: reports that do not come are news.
+                e.estimator.on_receiver_report(now, 64, None, 0);
+                e.timeout_cut = Some(now);
+            }
+        }
         let viewers: Vec<Viewer> = s
             .viewers
             .iter()
+            .filter(|(_, e)| e.reported)
             .map(|(id, e)| Viewer {
                 id: *id,
                 estimate_bps: e.estimator.estimate_bps(),
@@ -216,6 +237,7 @@ impl RateControl {
             viewers: s
                 .viewers
                 .values()
+                .filter(|e| e.reported)
                 .map(|e| {
                     let layer = e.layer.load(Ordering::Relaxed);
                     ViewerRateSnapshot {
@@ -268,6 +290,7 @@ impl ViewerRate {
                 .as_secs_f64()
                 .max(0.05);
             e.last_report = now;
+            e.reported = true;
             e.sent_bps = (bytes as f64 * 8.0 / dt).min(f64::from(u32::MAX)) as u32;
             let sent = e.sent_bps;
             e.estimator

@@ -72,3 +72,29 @@ fn layer_shares_are_measured_from_the_encoder_output() {
     assert!((shares.upto[1] - 0.667).abs() < 0.03, "{shares:?}");
     assert!((shares.upto[2] - 1.0).abs() < 1e-9, "{shares:?}");
 }
+
+#[test]
+fn only_viewers_that_report_count_and_silence_is_congestion() {
+    let rc = RateControl::new(limits(), true);
+    let mut now = Instant::now();
+    let standby = rc.join("standby", now);
+    assert!(
+        rc.snapshot().viewers.is_empty(),
+        "a standby peer is not a viewer"
+    );
+    let v = rc.join("v", now);
+    second(&v, &mut now, 1000, 0);
+    assert_eq!(rc.snapshot().viewers.len(), 1);
+    let before = rc.snapshot().viewers[0].estimate_bps;
+    // Silent for 6 s: cut about 12.5 % a second after the first 3.
+    for _ in 0..60 {
+        now += Duration::from_millis(100);
+        rc.plan(now);
+    }
+    let after = rc.snapshot().viewers[0].estimate_bps;
+    assert!(
+        after < before * 3 / 4 && after > before / 3,
+        "{before} -> {after}"
+    );
+    drop(standby);
+}

@@ -25,6 +25,9 @@ pub struct Status {
     /// State of the capture devices (added in rtcam 0.1; absent from older devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<SourcesState>,
+    /// The video bitrate and each viewer's estimate (added in rtcam 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<super::RateInfo>,
 }
 
 /// The `sources` object of the status: `"ok"` or `"unavailable"` per kind (`audio` is
@@ -73,6 +76,7 @@ impl Status {
             audio: Some(audio),
             talkback: Some(false),
             sources: None,
+            rate: None,
         }
     }
 
@@ -87,6 +91,7 @@ impl Status {
             audio: None,
             talkback: None,
             sources: None,
+            rate: None,
         }
     }
 }

@@ -3,10 +3,12 @@
 
 mod inbound;
 mod messages;
+mod stats;
 mod topics;
 
 pub use inbound::{parse_inbound, Inbound, ProtocolError};
 pub use messages::*;
+pub use stats::{RateInfo, SessionStats, ViewerRateInfo};
 pub use topics::{new_session_id, valid_session_id, InboundTopic, Topics};
 
 /// Largest SDP accepted from a viewer.

@@ -56,6 +56,10 @@ impl Topics {
     pub fn error(&self, session: &str) -> String {
         format!("{}/session/{session}/error", self.root)
     }
+    /// `R/session/{s}/stats`: one viewer's bitrate numbers, device → viewer.
+    pub fn stats(&self, session: &str) -> String {
+        format!("{}/session/{session}/stats", self.root)
+    }
     /// `R/session/{s}/#`: what a viewer subscribes to before answering.
     pub fn session_all(&self, session: &str) -> String {
         format!("{}/session/{session}/#", self.root)
