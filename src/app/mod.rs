@@ -87,10 +87,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         bitrate_bps: config.audio.bitrate_kbps * 1000,
     });
     let h264 = H264Settings::from_config(&config.video);
-    let rate = RateControl::new(
-        Limits::from_config(&config.video),
-        config.video.adapt_bitrate,
-    );
+    let mut limits = Limits::from_config(&config.video);
+    if config.audio.enabled {
+        limits = limits.with_audio(config.audio.bitrate_kbps);
+    }
+    let rate = RateControl::new(limits, config.video.adapt_bitrate);
     let fanout = Fanout::start(
         open::video(&config, clock.clone())?,
         h264,

@@ -15,6 +15,7 @@ pub mod encoded;
 pub mod h264_file;
 pub mod open;
 pub mod pacer;
+pub mod scale;
 pub mod stamp;
 pub mod synthetic;
 pub mod v4l2;

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 pub const MIN_FORCED_IDR_INTERVAL: Duration = Duration::from_millis(150);
 /// Shortest time between two IDRs one viewer's requests can force.
 pub const PER_VIEWER_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest that window grows to (see [`KeyframeRequests::note_cost`]).
+pub const MAX_PER_VIEWER_INTERVAL: Duration = Duration::from_secs(5);
+/// Share of the bitrate IDRs forced by one viewer may take.
+pub const IDR_SHARE: f64 = 0.3;
 
 #[derive(Debug, Default)]
 struct Asker {
@@ -27,6 +31,8 @@ struct State {
     pending: bool,
     last_forced: Option<Instant>,
     viewers: BTreeMap<u64, Asker>,
+    /// The per-viewer window now.
+    viewer_gap: Duration,
     requested: u64,
     forced: u64,
 }
@@ -77,15 +83,17 @@ impl KeyframeRequests {
         s.requested += 1;
     }
 
-    /// Viewer `viewer` asks for an IDR (PLI, FIR): honoured at most once a second per viewer,
-    /// later ones deferred to the end of that second.
+    /// Viewer `viewer` asks for an IDR (PLI, FIR): honoured at most once per window (a second,
+    /// longer on a slow link: [`KeyframeRequests::note_cost`]), later ones deferred to the
+    /// end of the window.
     pub fn request_from(&self, viewer: u64, now: Instant) {
         let mut s = self.lock();
         s.requested += 1;
+        let gap = s.viewer_gap.max(PER_VIEWER_INTERVAL);
         let asker = s.viewers.entry(viewer).or_default();
         let recent = asker
             .last_honoured
-            .is_some_and(|t| now.saturating_duration_since(t) < PER_VIEWER_INTERVAL);
+            .is_some_and(|t| now.saturating_duration_since(t) < gap);
         if recent {
             asker.deferred = true;
         } else {
@@ -93,6 +101,19 @@ impl KeyframeRequests {
             asker.deferred = false;
             s.pending = true;
         }
+    }
+
+    /// What an IDR costs now: `idr_bytes` at a bitrate of `bitrate_bps`. On a slow link an
+    /// IDR is seconds of bandwidth; a viewer that keeps losing them would keep asking, and
+    /// IDRs alone would fill the link. So one viewer's window grows until its forced IDRs
+    /// take at most [`IDR_SHARE`] of the bitrate (1 s up to [`MAX_PER_VIEWER_INTERVAL`]).
+    pub fn note_cost(&self, idr_bytes: usize, bitrate_bps: u32) {
+        let secs = idr_bytes as f64 * 8.0 / (IDR_SHARE * f64::from(bitrate_bps.max(1)));
+        let gap = Duration::from_secs_f64(secs.clamp(
+            PER_VIEWER_INTERVAL.as_secs_f64(),
+            MAX_PER_VIEWER_INTERVAL.as_secs_f64(),
+        ));
+        self.lock().viewer_gap = gap;
     }
 
     /// Viewer `viewer` left: its deferred requests go with it.
@@ -104,10 +125,11 @@ impl KeyframeRequests {
     pub fn take(&self, now: Instant) -> bool {
         let mut s = self.lock();
         let mut due = false;
+        let gap = s.viewer_gap.max(PER_VIEWER_INTERVAL);
         for asker in s.viewers.values_mut() {
-            let window_over = asker.last_honoured.map_or(true, |t| {
-                now.saturating_duration_since(t) >= PER_VIEWER_INTERVAL
-            });
+            let window_over = asker
+                .last_honoured
+                .map_or(true, |t| now.saturating_duration_since(t) >= gap);
             if asker.deferred && window_over {
                 asker.deferred = false;
                 asker.last_honoured = Some(now);
@@ -200,6 +222,30 @@ mod tests {
             !k.take(t0 + Duration::from_secs(10)),
             "nothing left after the viewer left"
         );
+    }
+
+    #[test]
+    fn costly_idrs_on_a_slow_link_are_forced_less_often() {
+        let k = KeyframeRequests::new(Duration::from_millis(150));
+        // 12 KB IDRs at 80 kbit/s: 96 kbit each, 30 % of 80 k: one per 4 s.
+        k.note_cost(12_000, 80_000);
+        let t0 = Instant::now();
+        let mut idrs = Vec::new();
+        for ms in (0..10_000u64).step_by(33) {
+            let now = t0 + Duration::from_millis(ms);
+            k.request_from(1, now);
+            if k.take(now) {
+                idrs.push(ms);
+            }
+        }
+        assert_eq!(idrs.len(), 3, "{idrs:?}");
+        // At 2 Mbit/s the window is back to a second.
+        k.note_cost(12_000, 2_000_000);
+        let later = t0 + Duration::from_secs(20);
+        k.request_from(1, later);
+        assert!(k.take(later));
+        k.request_from(1, later + Duration::from_millis(1_000));
+        assert!(k.take(later + Duration::from_millis(1_000)));
     }
 
     #[test]

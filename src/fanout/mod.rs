@@ -14,9 +14,12 @@
 
 mod audio;
 pub mod codecs;
+mod encoders;
 pub mod keyframe;
+mod pacer;
 mod passthrough;
 pub mod rate;
+mod resend;
 mod retry;
 mod sample;
 #[cfg(test)]
@@ -38,6 +41,7 @@ use crate::encode::opus::OpusEncoder;
 use crate::encode::EncodeError;
 pub use keyframe::KeyframeRequests;
 use rate::RateControl;
+pub use resend::HISTORY as RESEND_HISTORY;
 pub use retry::{CAPTURE_RETRY_MAX, CAPTURE_RETRY_MIN, MAX_BAD_FRAMES_IN_A_ROW};
 use sample::{Destination, SampleOut};
 use track::VideoTracks;
@@ -55,6 +59,8 @@ pub const AUDIO_QUEUE: usize = 8;
 pub struct FanoutStats {
     pub video_frames_captured: AtomicU64,
     pub video_frames_encoded: AtomicU64,
+    /// Bytes of H.264 the encoder produced.
+    pub video_bytes_encoded: AtomicU64,
     pub video_frames_dropped: AtomicU64,
     pub video_keyframes: AtomicU64,
     pub audio_packets: AtomicU64,
@@ -103,8 +109,8 @@ impl Fanout {
         audio: Option<AudioInput>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EncodeError> {
-        let video_tracks = VideoTracks::new(rate.clone());
         let keyframes = Arc::new(KeyframeRequests::default());
+        let video_tracks = VideoTracks::new(rate.clone(), keyframes.clone());
         let stats = Arc::new(FanoutStats::default());
         let active_viewers = Arc::new(AtomicUsize::new(0));
         let stop = Stop::new();
@@ -119,7 +125,7 @@ impl Fanout {
             VideoInput::Raw(source) => {
                 let ctx = video::VideoThread {
                     source,
-                    encoder: H264Encoder::new(h264)?,
+                    encoders: encoders::Encoders::new(H264Encoder::new(h264)?),
                     out,
                     clock: clock.clone(),
                     keyframes: keyframes.clone(),

@@ -69,7 +69,7 @@ impl PassthroughThread {
                 self.stats.video_keyframes.fetch_add(1, Ordering::Relaxed);
                 self.keyframes.note_keyframe(now);
             }
-            match self.out.send(au.data, duration) {
+            match self.out.send_video(au.data, duration, 0, au.keyframe) {
                 Sent::Queued => {
                     self.stats
                         .video_frames_encoded

@@ -18,6 +18,8 @@ pub(super) struct EncodedSample {
     pub duration: Duration,
     /// Temporal layer of a video unit (0 for audio and passed-through video).
     pub temporal_id: u8,
+    /// Whether a video unit is an IDR.
+    pub keyframe: bool,
 }
 
 /// Where a writer sends.
@@ -54,15 +56,22 @@ impl SampleOut {
 
     /// Offers a sample without waiting: capture never waits on the network.
     pub fn send(&self, data: bytes::Bytes, duration: Duration) -> Sent {
-        self.send_layer(data, duration, 0)
+        self.send_video(data, duration, 0, false)
     }
 
     /// Offers a video unit of temporal layer `temporal_id`.
-    pub fn send_layer(&self, data: bytes::Bytes, duration: Duration, temporal_id: u8) -> Sent {
+    pub fn send_video(
+        &self,
+        data: bytes::Bytes,
+        duration: Duration,
+        temporal_id: u8,
+        keyframe: bool,
+    ) -> Sent {
         let sample = EncodedSample {
             data,
             duration,
             temporal_id,
+            keyframe,
         };
         match self.tx.try_send(sample) {
             Ok(()) => Sent::Queued,
@@ -90,6 +99,7 @@ async fn write_samples(to: Destination, mut rx: mpsc::Receiver<EncodedSample>, k
                     data: s.data,
                     duration: s.duration,
                     temporal_id: s.temporal_id,
+                    keyframe: s.keyframe,
                 };
                 tracks.write(&unit).await;
             }

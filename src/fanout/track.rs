@@ -5,24 +5,30 @@
 //!
 //! A viewer's layer set changes only at a base-layer picture: nothing in layer 0 refers to
 //! the others, and every picture of a higher layer refers back to a base picture the viewer
-//! has. Each outgoing packet carries `abs-send-time` when the viewer negotiated it (what
-//! Chromium's REMB estimator needs).
+//! has. Packets leave through the viewer's [`pacer`](super::pacer), stamped with
+//! `abs-send-time` when the viewer negotiated it (what Chromium's REMB estimator needs); a
+//! picture that would overfill the pacer's queue is dropped and the viewer is resynchronised
+//! with an IDR.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tokio::sync::mpsc;
 use tracing::debug;
-use webrtc::rtp::extension::abs_send_time_extension::AbsSendTimeExtension;
+use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Packetizer;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecParameters, RTPCodecType};
 use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI};
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
-use webrtc::util::Marshal;
 
 use super::codecs;
+use super::keyframe::KeyframeRequests;
+use super::pacer::{self, Batch};
 use super::rate::{RateControl, ViewerRate};
+use super::resend::Resender;
 
 /// RTP payload size (what webrtc-rs uses: fits any path's MTU with SRTP and extensions).
 const RTP_MTU: usize = 1200;
@@ -32,6 +38,7 @@ pub struct VideoUnit {
     pub data: Bytes,
     pub duration: Duration,
     pub temporal_id: u8,
+    pub keyframe: bool,
 }
 
 /// Every viewer's video track, fed from one packetizer.
@@ -39,6 +46,7 @@ pub struct VideoTracks {
     packetizer: Mutex<Box<dyn Packetizer + Send + Sync>>,
     viewers: Mutex<Vec<Weak<ViewerTrack>>>,
     rate: Arc<RateControl>,
+    keyframes: Arc<KeyframeRequests>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,7 +55,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl VideoTracks {
-    pub fn new(rate: Arc<RateControl>) -> Arc<Self> {
+    pub fn new(rate: Arc<RateControl>, keyframes: Arc<KeyframeRequests>) -> Arc<Self> {
         let packetizer = webrtc::rtp::packetizer::new_packetizer(
             RTP_MTU,
             0, // payload type and SSRC are each viewer's
@@ -60,16 +68,21 @@ impl VideoTracks {
             packetizer: Mutex::new(Box::new(packetizer)),
             viewers: Mutex::new(Vec::new()),
             rate,
+            keyframes,
         })
     }
 
     /// A new viewer's track; it is fed until the last reference to it is dropped.
     pub fn track_for(&self, session: &str) -> Arc<ViewerTrack> {
-        let track = Arc::new(ViewerTrack {
+        let track = Arc::new_cyclic(|me| ViewerTrack {
             session: session.to_string(),
             rate: self.rate.join(session, Instant::now()),
+            keyframes: self.keyframes.clone(),
             binding: Mutex::new(None),
             state: Mutex::new(SendState::default()),
+            resender: Mutex::new(Resender::default()),
+            pacer: pacer::start(me.clone()),
+            queued: AtomicUsize::new(0),
         });
         let mut viewers = lock(&self.viewers);
         viewers.retain(|v| v.strong_count() > 0);
@@ -100,17 +113,18 @@ impl VideoTracks {
             .filter_map(Weak::upgrade)
             .collect();
         for viewer in viewers {
-            viewer.send(&packets, unit.temporal_id).await;
+            viewer.send(&packets, unit);
         }
     }
 }
 
-struct Binding {
+/// Where a negotiated viewer's packets go.
+pub(super) struct Binding {
     ssrc: u32,
     payload_type: u8,
-    writer: Arc<dyn TrackLocalWriter + Send + Sync>,
+    pub(super) writer: Arc<dyn TrackLocalWriter + Send + Sync>,
     mid: Option<(u8, Bytes)>,
-    abs_send_time: Option<u8>,
+    pub(super) abs_send_time: Option<u8>,
 }
 
 #[derive(Default)]
@@ -118,14 +132,21 @@ struct SendState {
     seq: u16,
     /// The highest temporal layer forwarded, fixed from one base picture to the next.
     layer: u8,
+    /// A picture was dropped (the queue was full): nothing more until an IDR.
+    waiting_for_idr: bool,
 }
 
 /// One viewer's video: implements webrtc-rs' [`TrackLocal`] for its one binding.
 pub struct ViewerTrack {
     session: String,
     rate: ViewerRate,
+    keyframes: Arc<KeyframeRequests>,
     binding: Mutex<Option<Arc<Binding>>>,
     state: Mutex<SendState>,
+    resender: Mutex<Resender>,
+    pacer: mpsc::UnboundedSender<Batch>,
+    /// Bytes waiting in the pacer.
+    queued: AtomicUsize,
 }
 
 impl ViewerTrack {
@@ -139,45 +160,98 @@ impl ViewerTrack {
         lock(&self.binding).as_ref().map(|b| b.ssrc)
     }
 
-    async fn send(&self, packets: &[webrtc::rtp::packet::Packet], temporal_id: u8) {
-        let Some(binding) = lock(&self.binding).clone() else {
+    pub(super) fn output(&self) -> Option<Arc<Binding>> {
+        lock(&self.binding).clone()
+    }
+
+    pub(super) fn dequeued(&self, bytes: usize) {
+        self.queued.fetch_sub(
+            bytes.min(self.queued.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(super) fn send_failed(&self, e: &webrtc::Error) {
+        debug!(session = %self.session, cause = %e, "sending video failed");
+    }
+
+    fn enqueue(&self, packets: Vec<Packet>) {
+        let bytes: usize = packets.iter().map(|p| p.payload.len()).sum();
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        if self.pacer.send(Batch { packets, bytes }).is_err() {
+            self.dequeued(bytes);
+        }
+    }
+
+    /// Takes this viewer's share of one access unit: skipped when its layer is not sent to
+    /// it, dropped (and an IDR asked for) when its queue is full, else numbered and queued.
+    fn send(&self, packets: &[Packet], unit: &VideoUnit) {
+        let Some(binding) = self.output() else {
             return;
         };
-        let first_seq = {
-            let mut s = lock(&self.state);
-            if temporal_id == 0 {
-                s.layer = self.rate.max_layer();
+        let bytes: usize = packets.iter().map(|p| p.payload.len()).sum();
+        let limit = pacer::pacing_bps(self.rate.estimate_and_rtt().0) / 8.0
+            * pacer::QUEUE_LIMIT.as_secs_f64();
+        let queued = self.queued.load(Ordering::Relaxed) as f64;
+        let mut s = lock(&self.state);
+        if unit.temporal_id == 0 {
+            s.layer = self.rate.max_layer();
+        }
+        if unit.temporal_id > s.layer {
+            return;
+        }
+        // An IDR may overfill the queue by one limit: it is what the viewer waits for.
+        let room = if unit.keyframe { 2.0 * limit } else { limit };
+        if queued + bytes as f64 > room || (s.waiting_for_idr && !unit.keyframe) {
+            if !s.waiting_for_idr {
+                debug!(session = %self.session, queued_bytes = queued as u64, "viewer's queue full: picture dropped, IDR requested");
             }
-            if temporal_id > s.layer {
-                return;
-            }
-            let first = s.seq;
-            s.seq = s.seq.wrapping_add(packets.len() as u16);
-            first
-        };
-        let send_time = binding.abs_send_time.map(|id| {
-            let ext = AbsSendTimeExtension::new(SystemTime::now());
-            (id, ext.marshal().unwrap_or_default())
-        });
-        let mut bytes = 0;
+            s.waiting_for_idr = true;
+            self.keyframes.request_from(self.rate.id(), Instant::now());
+            return;
+        }
+        s.waiting_for_idr = false;
+        let first = s.seq;
+        s.seq = s.seq.wrapping_add(packets.len() as u16);
+        drop(s);
+        let mut out = Vec::with_capacity(packets.len());
+        let mut resender = lock(&self.resender);
         for (i, p) in packets.iter().enumerate() {
             let mut pkt = p.clone();
             pkt.header.ssrc = binding.ssrc;
             pkt.header.payload_type = binding.payload_type;
-            pkt.header.sequence_number = first_seq.wrapping_add(i as u16);
+            pkt.header.sequence_number = first.wrapping_add(i as u16);
             if let Some((id, mid)) = &binding.mid {
                 let _ = pkt.header.set_extension(*id, mid.clone());
             }
-            if let Some((id, time)) = &send_time {
-                let _ = pkt.header.set_extension(*id, time.clone());
-            }
-            bytes += pkt.payload.len();
-            if let Err(e) = binding.writer.write_rtp(&pkt).await {
-                debug!(session = %self.session, cause = %e, "sending video failed");
-                return;
-            }
+            resender.record(pkt.clone());
+            out.push(pkt);
         }
+        drop(resender);
         self.rate.note_sent(bytes);
+        self.enqueue(out);
+    }
+
+    /// The viewer lost `seqs` (a NACK): resends what the history and the budget allow.
+    pub fn resend(&self, seqs: &[u16]) {
+        if self.output().is_none() {
+            return;
+        }
+        let (estimate, rtt) = self.rate.estimate_and_rtt();
+        let video = self.rate.video_share(estimate);
+        let packets = lock(&self.resender).take(seqs, Instant::now(), rtt, video);
+        if !packets.is_empty() {
+            self.rate
+                .note_sent(packets.iter().map(|p| p.payload.len()).sum());
+            self.enqueue(packets);
+        }
+    }
+}
+
+impl Drop for ViewerTrack {
+    fn drop(&mut self) {
+        let (resent, refused) = lock(&self.resender).counters();
+        debug!(session = %self.session, resent, refused_for_budget = refused, "video track closed");
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+use super::encoders::Encoders;
 use super::keyframe::KeyframeRequests;
 use super::rate::RateControl;
 use super::retry::CaptureRetry;
@@ -16,11 +17,13 @@ use super::sample::{SampleOut, Sent};
 use super::FanoutStats;
 use crate::capture::VideoSource;
 use crate::clock::{Clock, Stop};
-use crate::encode::openh264::H264Encoder;
+
+/// How often the pipeline's counters are logged.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 pub(super) struct VideoThread {
     pub source: Box<dyn VideoSource>,
-    pub encoder: H264Encoder,
+    pub encoders: Encoders,
     pub out: SampleOut,
     pub clock: Arc<dyn Clock>,
     pub keyframes: Arc<KeyframeRequests>,
@@ -36,10 +39,10 @@ impl VideoThread {
         info!(source = %self.source.name(), "video capture started");
         let mut retry = CaptureRetry::new("video");
         let mut last_report = self.clock.now();
+        let mut bytes_at_report = 0u64;
         // Time covered by frames the encoder skipped, added to the next sample so RTP
         // timestamps keep pace with the capture clock.
         let mut pending = Duration::ZERO;
-        let mut divisor = 1;
         let mut picture = 0u64;
         while !self.stop.requested() {
             self.stats.video_turns.fetch_add(1, Ordering::Relaxed);
@@ -55,25 +58,33 @@ impl VideoThread {
                 continue;
             }
             let now = self.clock.now();
-            self.follow_plan(now, &mut divisor);
+            self.encoders.follow(&self.rate.plan(now));
             picture += 1;
-            if picture % u64::from(divisor) != 0 {
+            if picture % u64::from(self.encoders.divisor().max(1)) != 0 {
                 pending += self.frame_duration;
                 continue;
             }
             let force = self.keyframes.take(now);
-            match self.encoder.encode(&frame, force) {
+            match self.encoders.encode(&frame, force) {
                 Ok(Some(au)) => {
                     self.rate.note_encoded(au.temporal_id, au.data.len());
+                    self.stats
+                        .video_bytes_encoded
+                        .fetch_add(au.data.len() as u64, Ordering::Relaxed);
                     self.stats
                         .video_frames_encoded
                         .fetch_add(1, Ordering::Relaxed);
                     if au.keyframe {
                         self.stats.video_keyframes.fetch_add(1, Ordering::Relaxed);
                         self.keyframes.note_keyframe(now);
+                        let bps = self.encoders.active().bitrate_bps();
+                        self.keyframes.note_cost(au.data.len(), bps);
                     }
                     let duration = self.frame_duration + std::mem::take(&mut pending);
-                    match self.out.send_layer(au.data, duration, au.temporal_id) {
+                    match self
+                        .out
+                        .send_video(au.data, duration, au.temporal_id, au.keyframe)
+                    {
                         Sent::Queued => {}
                         Sent::Dropped => {
                             // The next frames reference the dropped one: resync with an IDR.
@@ -91,10 +102,16 @@ impl VideoThread {
                     warn!(cause = %e, "video encode failed; frame skipped")
                 }
             }
-            if now.saturating_duration_since(last_report) >= Duration::from_secs(30) {
+            let since = now.saturating_duration_since(last_report);
+            if since >= REPORT_EVERY {
                 last_report = now;
                 let s = &self.stats;
+                let bytes = s.video_bytes_encoded.load(Ordering::Relaxed);
+                let kbps = (bytes - bytes_at_report) as f64 * 8.0 / since.as_secs_f64() / 1000.0;
+                bytes_at_report = bytes;
                 info!(
+                    encoded_kbps = kbps.round(),
+                    target_kbps = self.encoders.active().bitrate_bps() / 1000,
                     captured = s.video_frames_captured.load(Ordering::Relaxed),
                     encoded = s.video_frames_encoded.load(Ordering::Relaxed),
                     dropped = s.video_frames_dropped.load(Ordering::Relaxed),
@@ -104,28 +121,5 @@ impl VideoThread {
             }
         }
         info!("video capture stopped");
-    }
-
-    /// Applies the rate control's plan: the encoder's bitrate and how many pictures it gets.
-    fn follow_plan(&mut self, now: std::time::Instant, divisor: &mut u32) {
-        let plan = self.rate.plan(now);
-        if plan.encoder_bps != self.encoder.bitrate_bps() {
-            if let Err(e) = self.encoder.set_bitrate(plan.encoder_bps) {
-                warn!(cause = %e, bps = plan.encoder_bps, "changing the video bitrate failed");
-            }
-        }
-        let wanted = plan.frame_divisor.max(1);
-        if wanted != *divisor {
-            let fps = self.encoder.settings().fps as f32 / wanted as f32;
-            info!(
-                fps,
-                kbps = plan.encoder_bps / 1000,
-                "video picture rate follows the bitrate"
-            );
-            if let Err(e) = self.encoder.set_frame_rate(fps) {
-                warn!(cause = %e, fps, "changing the encoder's picture rate failed");
-            }
-            *divisor = wanted;
-        }
     }
 }

@@ -1,27 +1,20 @@
-//! The RTP/RTCP interceptors and header extensions every peer runs: webrtc-rs' defaults
-//! (NACK, sender and receiver reports), the NACK responder with a short history, and for
+//! The RTP/RTCP interceptors and header extensions every peer runs: webrtc-rs' sender and
+//! receiver reports and NACK generator. NACKs for our video are answered by the viewer's own
+//! track (`fanout::resend`: a history and a budget, so a lossy link cannot turn them into a
+//! storm), not by webrtc-rs' responder, which resends whatever is asked. And for
 //! bandwidth feedback on video `abs-send-time` + REMB (which rtcam reads) rather than
 //! transport-wide congestion control (which it does not: rtcam writes no transport-wide
 //! sequence numbers, so offering it on video would only confuse the viewer's choice).
 //! Transport-wide feedback stays on audio, where the device receives the viewers' talkback.
-//!
-//! Its default is 8192 packets per stream: at 50–200 packets a second that is 40–160 s of
-//! video nobody will ask for again (a retransmission is only useful within about one RTT), and
-//! memory that grows for minutes after every join (measured: +7.8 MB over the first 5 minutes
-//! of a soak with three viewers, then flat). 1024 packets is 5–20 s of video.
 
 use webrtc::api::interceptor_registry::configure_rtcp_reports;
 use webrtc::api::media_engine::MediaEngine;
 use webrtc::interceptor::nack::generator::Generator;
-use webrtc::interceptor::nack::responder::Responder;
 use webrtc::interceptor::registry::Registry;
 use webrtc::interceptor::twcc::receiver::Receiver;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpHeaderExtensionCapability, RTPCodecType};
 use webrtc::rtp_transceiver::RTCPFeedback;
 use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, TRANSPORT_CC_URI};
-
-/// log2 of the packets kept per stream for retransmission.
-pub const NACK_HISTORY_LOG2: u8 = 10;
 
 /// The interceptor registry, with the feedback it needs registered on `media`.
 pub fn registry(media: &mut MediaEngine) -> Result<Registry, webrtc::Error> {
@@ -35,9 +28,6 @@ pub fn registry(media: &mut MediaEngine) -> Result<Registry, webrtc::Error> {
         );
     }
     let mut registry = Registry::new();
-    registry.add(Box::new(
-        Responder::builder().with_log2_size(NACK_HISTORY_LOG2),
-    ));
     registry.add(Box::new(Generator::builder()));
     registry = configure_rtcp_reports(registry);
     media.register_header_extension(

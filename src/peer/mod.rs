@@ -7,7 +7,6 @@
 //! `config`, and the leaves; it knows nothing of signaling (the daemon translates).
 
 mod interceptors;
-pub use interceptors::NACK_HISTORY_LOG2;
 mod offer;
 mod remote;
 mod rtcp;

@@ -1,6 +1,7 @@
 //! RTCP from one viewer's video sender: picture loss (PLI) and full intra requests (FIR)
 //! become keyframe requests (throttled per viewer by the fan-out), receiver reports (loss,
-//! round-trip time from LSR/DLSR) and REMB feed the viewer's bandwidth estimate.
+//! round-trip time from LSR/DLSR) and REMB feed the viewer's bandwidth estimate, NACKs are
+//! answered from the viewer's track history within its budget.
 //!
 //! Everything in RTCP is untrusted: report blocks for other SSRCs are ignored, a round trip
 //! that is negative or longer than [`MAX_RTT`] is treated as absent, and the estimator
@@ -17,6 +18,7 @@ use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::Receive
 use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtcp::reception_report::ReceptionReport;
 use webrtc::rtcp::sender_report::SenderReport;
+use webrtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
 use crate::fanout::track::ViewerTrack;
@@ -35,6 +37,8 @@ pub(super) enum Signal {
         delay: u32,
     },
     Remb(u64),
+    /// Sequence numbers the viewer asks for again.
+    Nack(Vec<u16>),
 }
 
 /// The signals in `packets` that concern the stream `ssrc`.
@@ -60,6 +64,17 @@ pub(super) fn signals(packets: &[Box<dyn Packet + Send + Sync>], ssrc: u32) -> V
             rest.push(Signal::Keyframe("PLI"));
         } else if any.downcast_ref::<FullIntraRequest>().is_some() {
             rest.push(Signal::Keyframe("FIR"));
+        } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+            if nack.media_ssrc == ssrc {
+                // At most a history's worth: a NACK cannot make us scan more than that.
+                let seqs: Vec<u16> = nack
+                    .nacks
+                    .iter()
+                    .flat_map(|n| n.packet_list())
+                    .take(1024)
+                    .collect();
+                rest.push(Signal::Nack(seqs));
+            }
         } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
             if remb.ssrcs.is_empty() || remb.ssrcs.contains(&ssrc) {
                 let bps = f64::from(remb.bitrate);
@@ -123,6 +138,7 @@ pub(super) async fn read_video_rtcp(
                     track.rate().receiver_report(now, fraction_lost, rtt);
                 }
                 Signal::Remb(bps) => track.rate().remb(bps),
+                Signal::Nack(seqs) => track.resend(&seqs),
             }
         }
     }

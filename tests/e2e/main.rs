@@ -13,6 +13,7 @@ mod broker_restart;
 mod browser;
 mod churn;
 mod keyframe_on_pli;
+mod network;
 mod one_udp_port;
 mod page_server_under_load;
 mod passthrough_h264;

@@ -20,10 +20,7 @@ fn the_annotated_default_states_the_built_in_limits_as_the_code_has_them() {
             crate::fanout::VIDEO_QUEUE,
             crate::fanout::AUDIO_QUEUE
         ),
-        format!(
-            "{} packets per stream",
-            1u32 << crate::peer::NACK_HISTORY_LOG2
-        ),
+        format!("{} packets per viewer", crate::fanout::RESEND_HISTORY),
         format!(
             "0.25 s doubling to {} s",
             crate::fanout::CAPTURE_RETRY_MAX.as_secs_f32()

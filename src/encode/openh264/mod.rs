@@ -13,7 +13,8 @@ use openh264::formats::YUVSlices;
 use openh264::OpenH264API;
 use openh264_sys2::{
     SBitrateInfo, SEncParamExt, ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE,
-    ENCODER_OPTION_SVC_ENCODE_PARAM_EXT, SPATIAL_LAYER_ALL, VIDEO_CODING_LAYER,
+    ENCODER_OPTION_IDR_INTERVAL, ENCODER_OPTION_SVC_ENCODE_PARAM_EXT, SPATIAL_LAYER_ALL,
+    VIDEO_CODING_LAYER,
 };
 
 use super::EncodeError;
@@ -170,6 +171,19 @@ impl H264Encoder {
         };
         self.bitrate_bps = bps;
         Ok(())
+    }
+
+    /// Sets the pictures between periodic IDRs (at least 1).
+    pub fn set_idr_interval(&mut self, frames: u32) -> Result<(), EncodeError> {
+        let mut frames = c_int::try_from(frames.max(1)).unwrap_or(c_int::MAX);
+        // SAFETY: ENCODER_OPTION_IDR_INTERVAL takes an int, which lives across the call.
+        unsafe {
+            self.set_option(
+                ENCODER_OPTION_IDR_INTERVAL,
+                (&mut frames as *mut c_int).cast(),
+                "IDR interval",
+            )
+        }
     }
 
     /// Tells the rate control how many pictures a second it is given (the daemon feeds it

@@ -3,11 +3,18 @@
 //!
 //! A loss-based controller in the spirit of libwebrtc's classic one, driven by receiver
 //! reports: below 2 % loss the estimate grows about 8 % a second, from 2 to 10 % it holds, above
-//! 10 % it is cut by half the loss fraction. Two refinements:
+//! 10 % it is cut by half the loss fraction. Refinements:
 //! - a cut starts from what was really sent when that is less than the estimate (a static
 //!   scene makes the encoder undershoot; cutting a number nobody reached would take several
 //!   reports to bite), and growth stops at 1.5 times what was sent (never promise a rate the
 //!   path has not carried);
+//! - above 10 % the cut goes at least down to 95 % of what arrived (sent times one minus the
+//!   loss): on a link that is full, what arrives is what the link carries, and aiming just
+//!   under it drains the queue the overshoot built (starting at 1.5 Mbit/s into 150 kbit/s,
+//!   the first report says 60 % lost: half the loss would take five reports to get there);
+//! - near the rate at which the link last filled up, growth is additive (a few kbit/s a
+//!   second) instead of 8 %: the sawtooth of multiplicative probing is what fills a small
+//!   router buffer again and again;
 //! - the round-trip time is a delay signal: a queue that builds in a router (the RTT climbs
 //!   well above the lowest seen) holds growth and then cuts by 15 %, before the queue
 //!   overflows and loss shows.
@@ -23,12 +30,22 @@ pub const GROW_BELOW_LOSS: f64 = 0.02;
 pub const CUT_ABOVE_LOSS: f64 = 0.10;
 /// Growth per second without loss.
 pub const GROWTH_PER_S: f64 = 1.08;
+/// From this share of the last congestion level ...
+pub const NEAR_CONGESTION: f64 = 0.9;
+/// ... up to this one, growth is additive (beyond it the link has changed: grow again).
+pub const PAST_CONGESTION: f64 = 1.15;
+/// Additive growth, bit/s per second (or 3 % of the estimate, whichever is more).
+pub const ADDITIVE_PER_S: f64 = 4_000.0;
+/// A congestion level older than this is forgotten (the link may have changed).
+pub const FORGET_CONGESTION: Duration = Duration::from_secs(30);
 /// RTT above the lowest seen at which growth holds.
-pub const HOLD_QUEUE_DELAY: Duration = Duration::from_millis(40);
+pub const HOLD_QUEUE_DELAY: Duration = Duration::from_millis(30);
 /// RTT above the lowest seen at which the estimate is cut.
-pub const CUT_QUEUE_DELAY: Duration = Duration::from_millis(100);
-/// How long the lowest RTT is remembered (routes change).
-pub const MIN_RTT_WINDOW: Duration = Duration::from_secs(30);
+pub const CUT_QUEUE_DELAY: Duration = Duration::from_millis(80);
+/// How long an RTT sample counts for the lowest RTT: long enough to span a few rounds of
+/// growth and cuts, short enough that a lowest RTT measured through a full queue (at the
+/// start, before the first cut) is forgotten soon.
+pub const MIN_RTT_WINDOW: Duration = Duration::from_secs(10);
 
 /// What one report said, for logs and the status.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -49,7 +66,10 @@ pub struct Estimator {
     max_bps: f64,
     last_report: Option<Instant>,
     last_cut: Option<Instant>,
-    min_rtt: Option<(Duration, Instant)>,
+    /// The rate at which the link last filled up, and when.
+    congested_at: Option<(f64, Instant)>,
+    /// Recent RTT samples (at most one a report, [`MIN_RTT_WINDOW`] of them).
+    rtts: std::collections::VecDeque<(Instant, Duration)>,
     observed: Observed,
 }
 
@@ -63,7 +83,8 @@ impl Estimator {
             max_bps: max,
             last_report: None,
             last_cut: None,
-            min_rtt: None,
+            congested_at: None,
+            rtts: std::collections::VecDeque::new(),
             observed: Observed::default(),
         }
     }
@@ -107,16 +128,37 @@ impl Estimator {
         };
         if loss > CUT_ABOVE_LOSS {
             if self.may_cut(now, rtt) {
-                self.estimate = base * (1.0 - 0.5 * loss);
+                let mut cut = base * (1.0 - 0.5 * loss);
+                if sent > 0.0 {
+                    cut = cut.min(0.95 * sent * (1.0 - loss));
+                }
+                self.congested_at = Some((self.estimate.min(base), now));
+                self.estimate = cut;
                 self.last_cut = Some(now);
             }
         } else if queue.is_some_and(|q| q >= CUT_QUEUE_DELAY) {
             if self.may_cut(now, rtt) {
+                self.congested_at = Some((self.estimate.min(base), now));
                 self.estimate = base * 0.85;
                 self.last_cut = Some(now);
             }
         } else if loss < GROW_BELOW_LOSS && !queue.is_some_and(|q| q >= HOLD_QUEUE_DELAY) {
-            let grown = self.estimate * GROWTH_PER_S.powf(dt);
+            // Near the rate where the link last filled up, creep (additive increase) instead
+            // of growing by a share: probing past it in big steps is what fills the queue.
+            if self
+                .congested_at
+                .is_some_and(|(_, at)| now.saturating_duration_since(at) > FORGET_CONGESTION)
+            {
+                self.congested_at = None;
+            }
+            let near = self.congested_at.is_some_and(|(level, _)| {
+                (NEAR_CONGESTION * level..=PAST_CONGESTION * level).contains(&self.estimate)
+            });
+            let grown = if near {
+                self.estimate + ADDITIVE_PER_S.max(0.03 * self.estimate) * dt
+            } else {
+                self.estimate * GROWTH_PER_S.powf(dt)
+            };
             // Never promise more than 1.5 times what the path has carried (but never cut
             // for that either: a quiet scene is not congestion).
             let proven = 1.5 * sent + 10_000.0;
@@ -157,14 +199,17 @@ impl Estimator {
 
     /// How far `rtt` is above the lowest RTT of the recent past.
     fn queue_delay(&mut self, now: Instant, rtt: Duration) -> Option<Duration> {
-        let fresh = match self.min_rtt {
-            Some((min, at)) => rtt <= min || now.saturating_duration_since(at) > MIN_RTT_WINDOW,
-            None => true,
-        };
-        if fresh {
-            self.min_rtt = Some((rtt, now));
+        while self
+            .rtts
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > MIN_RTT_WINDOW)
+            || self.rtts.len() >= 64
+        {
+            self.rtts.pop_front();
         }
-        self.min_rtt.map(|(min, _)| rtt.saturating_sub(min))
+        self.rtts.push_back((now, rtt));
+        let min = self.rtts.iter().map(|(_, r)| *r).min()?;
+        Some(rtt.saturating_sub(min))
     }
 }
 

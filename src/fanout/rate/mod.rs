@@ -83,6 +83,7 @@ impl RateControl {
         let plan = Plan {
             encoder_bps: limits.start_bps,
             frame_divisor: 1,
+            half_size: false,
             layers: Vec::new(),
         };
         Arc::new(Self {
@@ -115,7 +116,12 @@ impl RateControl {
         let start = self.lock().target.current_bps();
         let entry = Entry {
             session: session.to_string(),
-            estimator: Estimator::new(start, self.limits.min_bps, self.limits.max_bps),
+            // Estimates are for all a viewer receives: the video range plus the audio.
+            estimator: Estimator::new(
+                self.limits.total_for(start),
+                self.limits.total_for(self.limits.min_bps),
+                self.limits.total_for(self.limits.max_bps),
+            ),
             layer: layer.clone(),
             last_report: now,
             sent_bps: 0,
@@ -180,7 +186,7 @@ impl RateControl {
             .filter(|(_, e)| e.reported)
             .map(|(id, e)| Viewer {
                 id: *id,
-                estimate_bps: e.estimator.estimate_bps(),
+                estimate_bps: self.limits.video_share(e.estimator.estimate_bps()),
             })
             .collect();
         let shares = Self::shares(&s);
@@ -188,6 +194,7 @@ impl RateControl {
         if !self.adaptive {
             plan.encoder_bps = self.limits.start_bps;
             plan.frame_divisor = 1;
+            plan.half_size = false;
             for (_, layer) in plan.layers.iter_mut() {
                 *layer = self.top_layer();
             }
@@ -291,11 +298,33 @@ impl ViewerRate {
                 .max(0.05);
             e.last_report = now;
             e.reported = true;
-            e.sent_bps = (bytes as f64 * 8.0 / dt).min(f64::from(u32::MAX)) as u32;
+            // Everything on the wire: video payload and its headers, and the audio.
+            let video = bytes as f64 * 8.0 / dt;
+            let audio = f64::from(self.rate.limits.audio_bps);
+            e.sent_bps = if bytes == 0 {
+                0 // nothing sent yet: unknown, not "nothing fits"
+            } else {
+                (video * 1.05 + 8_000.0 + audio).min(f64::from(u32::MAX)) as u32
+            };
             let sent = e.sent_bps;
             e.estimator
                 .on_receiver_report(now, fraction_lost, rtt, sent);
         }
+    }
+
+    /// This viewer's estimate (bit/s) and last round trip.
+    pub fn estimate_and_rtt(&self) -> (u32, Option<Duration>) {
+        let s = self.rate.lock();
+        s.viewers
+            .get(&self.id)
+            .map_or((self.rate.limits.min_bps, None), |e| {
+                (e.estimator.estimate_bps(), e.estimator.observed().rtt)
+            })
+    }
+
+    /// The part of an estimate of this viewer left for video payload.
+    pub fn video_share(&self, estimate_bps: u32) -> u32 {
+        self.rate.limits.video_share(estimate_bps)
     }
 
     /// A REMB from this viewer (bit/s).

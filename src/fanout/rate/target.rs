@@ -9,8 +9,10 @@
 //!   layer needs. Hysteresis ([`UNTHIN_ABOVE`]) keeps a viewer near the line from flapping.
 //! - Cuts apply at once; raises come at most every [`RAISE_EVERY`], by at most
 //!   [`RAISE_STEP`] each (a raise that proves wrong costs a freeze, a late one costs little).
-//! - At very low bitrates the encoder is given fewer pictures ([`Plan::frame_divisor`]), so
-//!   each keeps enough bits to be a picture rather than mush.
+//! - At low bitrates the encoder gets pictures of half the width and height
+//!   ([`Plan::half_size`], below [`HALF_SIZE_BITS_PER_PIXEL`], back above 1.6 times that), and
+//!   at very low bitrates fewer of them ([`Plan::frame_divisor`]), so each keeps enough bits
+//!   to be a picture rather than mush.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,10 @@ use std::time::{Duration, Instant};
 pub const THIN_BELOW: f64 = 0.5;
 /// A thinned viewer gets the full stream again above this share.
 pub const UNTHIN_ABOVE: f64 = 0.7;
+/// However slow a thinned viewer, the encoder keeps at least this share of what the viewers
+/// that keep up can take: a slow link must not drag the others down (its base layer may then
+/// not fit either, and it sees fewer pictures still).
+pub const SLOW_VIEWER_FLOOR: f64 = 0.7;
 /// Shortest time between two raises of the encoder's bitrate.
 pub const RAISE_EVERY: Duration = Duration::from_secs(2);
 /// Largest single raise.
@@ -25,6 +31,12 @@ pub const RAISE_STEP: f64 = 1.15;
 /// Bits per pixel and picture under which the picture rate is halved (and halved again at
 /// half of it): at 640x480x30 that is about 65 kbit/s, at 1280x720x30 about 190 kbit/s.
 pub const LOW_BITS_PER_PIXEL: f64 = 0.007;
+
+/// Bits per pixel and picture (at full size) under which pictures are halved in size: at
+/// 640x480x30 about 92 kbit/s, at 1280x720x30 about 276 kbit/s.
+pub const HALF_SIZE_BITS_PER_PIXEL: f64 = 0.01;
+/// The bitrate must rise this far above the halving line before the full size returns.
+pub const FULL_SIZE_HYSTERESIS: f64 = 1.6;
 
 /// The configured range and the picture the encoder makes.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +47,11 @@ pub struct Limits {
     pub temporal_layers: u8,
     pub pixels: u32,
     pub fps: u32,
+    /// What the audio takes on the wire (Opus plus packet headers), 0 without audio: the
+    /// viewers' estimates are for everything they receive, the encoder gets the rest.
+    pub audio_bps: u32,
+    /// Whether pictures may be halved in size (a raw source whose size halves evenly).
+    pub scalable: bool,
 }
 
 impl Limits {
@@ -47,9 +64,34 @@ impl Limits {
             temporal_layers: v.temporal_layers,
             pixels: v.width * v.height,
             fps: v.fps,
+            audio_bps: 0,
+            scalable: crate::capture::scale::can_halve(v.width, v.height),
         }
     }
+
+    /// With audio of `opus_kbps`: the Opus bitrate plus 50 packets a second of RTP, SRTP,
+    /// UDP and IP headers (about 50 bytes each).
+    pub fn with_audio(mut self, opus_kbps: u32) -> Self {
+        self.audio_bps = opus_kbps * 1000 + AUDIO_HEADERS_BPS;
+        self
+    }
+
+    /// What a viewer must receive for the video to get `video_bps` (the inverse of
+    /// [`Limits::video_share`]).
+    pub fn total_for(&self, video_bps: u32) -> u32 {
+        ((f64::from(video_bps) + 8_000.0) / 0.95).ceil() as u32 + self.audio_bps
+    }
+
+    /// The part of a viewer's estimate left for video payload: minus the audio, minus
+    /// about 5 % and 8 kbit/s of packet headers.
+    pub fn video_share(&self, estimate_bps: u32) -> u32 {
+        let left = f64::from(estimate_bps.saturating_sub(self.audio_bps));
+        (left * 0.95 - 8_000.0).max(0.0) as u32
+    }
 }
+
+/// Packet headers of 50 Opus packets a second.
+pub const AUDIO_HEADERS_BPS: u32 = 50 * 50 * 8;
 
 /// One viewer as the combiner sees it.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +106,8 @@ pub struct Plan {
     pub encoder_bps: u32,
     /// Encode every n-th captured picture (1, 2 or 4).
     pub frame_divisor: u32,
+    /// Encode pictures of half the width and height.
+    pub half_size: bool,
     /// Per viewer: the highest temporal layer it is sent.
     pub layers: Vec<(u64, u8)>,
 }
@@ -106,6 +150,7 @@ pub struct Target {
     current: u32,
     last_raise: Option<Instant>,
     thinned: Vec<u64>,
+    half_size: bool,
 }
 
 impl Target {
@@ -118,6 +163,7 @@ impl Target {
             current,
             last_raise: None,
             thinned: Vec::new(),
+            half_size: false,
         }
     }
 
@@ -147,17 +193,23 @@ impl Target {
             }
         }
         let base_share = shares.upto(0, top_layer);
-        let desired = viewers
-            .iter()
-            .map(|v| {
-                let e = f64::from(v.estimate_bps);
-                if self.is_thinned(v.id) {
-                    e / base_share
-                } else {
-                    e
-                }
+        let min = |it: &mut dyn Iterator<Item = f64>| {
+            it.fold(None, |m: Option<f64>, e| {
+                Some(m.map_or(e, |m: f64| m.min(e)))
             })
-            .fold(None, |m: Option<f64>, e| Some(m.map_or(e, |m| m.min(e))));
+        };
+        let keeping_up = min(&mut viewers
+            .iter()
+            .filter(|v| !self.is_thinned(v.id))
+            .map(|v| f64::from(v.estimate_bps)));
+        let slow = min(&mut viewers
+            .iter()
+            .filter(|v| self.is_thinned(v.id))
+            .map(|v| f64::from(v.estimate_bps) / base_share));
+        let desired = match (keeping_up, slow) {
+            (Some(k), Some(s)) => Some(k.min(s.max(SLOW_VIEWER_FLOOR * k))),
+            (k, s) => k.or(s),
+        };
         if let Some(desired) = desired {
             let desired = (desired as u32).clamp(self.limits.min_bps, self.limits.max_bps);
             if desired < self.current {
@@ -188,16 +240,32 @@ impl Target {
                 (v.id, layer)
             })
             .collect();
+        let full_rate = f64::from(self.limits.pixels) * f64::from(self.limits.fps.max(1));
+        let halve_below = full_rate * HALF_SIZE_BITS_PER_PIXEL;
+        let current = f64::from(self.current);
+        if !self.limits.scalable {
+            self.half_size = false;
+        } else if !self.half_size && current < halve_below {
+            self.half_size = true;
+        } else if self.half_size && current > halve_below * FULL_SIZE_HYSTERESIS {
+            self.half_size = false;
+        }
         Plan {
             encoder_bps: self.current,
             frame_divisor: self.frame_divisor(),
+            half_size: self.half_size,
             layers,
         }
     }
 
     fn frame_divisor(&self) -> u32 {
+        let pixels = if self.half_size {
+            self.limits.pixels / 4
+        } else {
+            self.limits.pixels
+        };
         let per_picture = f64::from(self.current) / f64::from(self.limits.fps.max(1));
-        let bits_per_pixel = per_picture / f64::from(self.limits.pixels.max(1));
+        let bits_per_pixel = per_picture / f64::from(pixels.max(1));
         if bits_per_pixel >= LOW_BITS_PER_PIXEL {
             1
         } else if bits_per_pixel >= LOW_BITS_PER_PIXEL / 2.0 || self.limits.fps < 8 {

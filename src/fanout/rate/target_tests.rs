@@ -8,6 +8,8 @@ fn limits() -> Limits {
         temporal_layers: 3,
         pixels: 640 * 480,
         fps: 30,
+        audio_bps: 0,
+        scalable: false,
     }
 }
 
@@ -53,11 +55,16 @@ fn raises_come_in_small_steps_no_faster_than_every_two_seconds() {
 fn a_slow_viewer_is_thinned_instead_of_slowing_everyone() {
     let mut t = Target::new(limits());
     let now = Instant::now();
-    // 300 kbit/s against 1.5 Mbit/s: every fourth picture (base 50 % of 1.5 M = 750 k) does
-    // not fit either, so the encoder comes down to what the base layer of 300 k needs.
-    let plan = t.update(now, &[v(1, 1500), v(2, 300)], SHARES);
+    // 600 kbit/s against 1.5 Mbit/s: every fourth picture (base 50 % of 1.5 M = 750 k) does
+    // not fit, so the encoder comes down to what the base layer of 600 k needs (1.2 M).
+    let plan = t.update(now, &[v(1, 1500), v(2, 600)], SHARES);
     assert!(t.is_thinned(2));
-    assert_eq!(plan.encoder_bps, 600_000);
+    assert_eq!(plan.encoder_bps, 1_200_000);
+    assert_eq!(plan.layers, vec![(1, 2), (2, 0)]);
+    // 300 k: the base would need 600 k, but the others keep 70 % of their 1.5 M.
+    let mut t = Target::new(limits());
+    let plan = t.update(now, &[v(1, 1500), v(2, 300)], SHARES);
+    assert_eq!(plan.encoder_bps, 1_050_000);
     assert_eq!(plan.layers, vec![(1, 2), (2, 0)]);
     // Thinned at 700 k against 1.6 M, then 1.1 M: still below the line back (0.7), and
     // every second picture (65 % of 1.6 M = 1.04 M) fits.
@@ -142,4 +149,40 @@ fn very_low_rates_lower_the_picture_rate() {
         ..limits()
     });
     assert_eq!(t.update(now, &[v(1, 60)], SHARES).frame_divisor, 4);
+}
+
+#[test]
+fn low_rates_halve_the_picture_with_hysteresis() {
+    let mut t = Target::new(Limits {
+        scalable: true,
+        min_bps: 50_000,
+        ..limits()
+    });
+    let mut now = Instant::now();
+    assert!(!t.update(now, &[v(1, 120)], SHARES).half_size);
+    let plan = t.update(now, &[v(1, 80)], SHARES);
+    assert!(plan.half_size, "below 92 k at 640x480x30");
+    assert_eq!(
+        plan.frame_divisor, 1,
+        "a quarter of the pixels: the full rate again"
+    );
+    // Back up only above 1.6 x 92 k (raises come in steps).
+    for _ in 0..10 {
+        now += RAISE_EVERY;
+        let plan = t.update(now, &[v(1, 300)], SHARES);
+        assert_eq!(plan.half_size, plan.encoder_bps <= 147_456, "{plan:?}");
+    }
+    assert!(!t.update(now, &[v(1, 300)], SHARES).half_size);
+}
+
+#[test]
+fn what_a_viewer_needs_for_the_video_share_round_trips() {
+    let l = Limits {
+        audio_bps: 52_000,
+        ..limits()
+    };
+    for video in [50_000u32, 600_000, 1_500_000] {
+        let back = l.video_share(l.total_for(video));
+        assert!(back.abs_diff(video) <= 2, "{video} -> {back}");
+    }
 }

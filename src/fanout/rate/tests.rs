@@ -8,6 +8,8 @@ fn limits() -> Limits {
         temporal_layers: 3,
         pixels: 640 * 480,
         fps: 30,
+        audio_bps: 0,
+        scalable: false,
     }
 }
 

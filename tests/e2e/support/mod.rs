@@ -5,6 +5,8 @@ pub mod mosquitto;
 pub mod mqtt_client;
 pub mod netns;
 pub mod process;
+pub mod series;
+pub mod shaped;
 pub mod viewer;
 
 use std::net::{SocketAddr, TcpListener};

@@ -3,6 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::rtp::codecs::h264::H264Packet;
 use webrtc::rtp::packetizer::Depacketizer;
 use webrtc::track::track_remote::TrackRemote;
@@ -10,6 +12,7 @@ use webrtc::track::track_remote::TrackRemote;
 use rtcam::capture::stamp;
 use rtcam::h264::nal_types;
 
+use super::jitter::{Jitter, Out};
 use super::{unix_ms, Decoded, Seen};
 
 /// Sends a tone as 20 ms Opus packets, in real time, for at most 60 s.
@@ -43,62 +46,99 @@ pub(super) async fn talk(
     }
 }
 
-pub(super) async fn read_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
+/// Sends a PLI for `ssrc`.
+async fn pli(pc: &RTCPeerConnection, ssrc: u32) {
+    let _ = pc
+        .write_rtcp(&[Box::new(PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc: ssrc,
+        })])
+        .await;
+}
+
+/// Reads the device's video like a browser: in order through a jitter buffer that waits for
+/// retransmissions, dropping pictures after a loss until an IDR it asks for with a PLI (again
+/// every second while it waits).
+pub(super) async fn read_video(
+    track: Arc<TrackRemote>,
+    seen: Arc<Mutex<Seen>>,
+    pc: Arc<RTCPeerConnection>,
+) {
     let mut decoder = openh264::decoder::Decoder::new().expect("openh264 decoder");
     let mut depacketizer = H264Packet::default();
-    let mut access_unit: Vec<u8> = Vec::new();
-    let mut last_seq: Option<u16> = None;
-    let mut broken = false;
-    while let Ok(Ok((pkt, _))) =
-        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
-    {
-        if let Some(prev) = last_seq {
-            if pkt.header.sequence_number != prev.wrapping_add(1) {
-                broken = true; // lost packets: drop this access unit, let the decoder resync
-            }
-        }
-        last_seq = Some(pkt.header.sequence_number);
-        if let Ok(payload) = depacketizer.depacketize(&pkt.payload) {
-            access_unit.extend_from_slice(&payload);
-        }
-        if !pkt.header.marker {
-            continue;
-        }
-        let au = std::mem::take(&mut access_unit);
-        if std::mem::take(&mut broken) || au.is_empty() {
-            seen.lock().unwrap().undecodable += 1;
-            continue;
-        }
+    let mut jitter = Jitter::default();
+    let mut waiting_for_idr = false;
+    let mut last_pli: Option<Instant> = None;
+    let mut last_packet = Instant::now();
+    while last_packet.elapsed() < Duration::from_secs(30) {
         let now = Instant::now();
-        if nal_types(&au).contains(&5) {
-            seen.lock().unwrap().idr_at.push(now);
-        }
-        match decoder.decode(&au) {
-            Ok(Some(yuv)) => {
-                use openh264::formats::YUVSource;
-                let (w, h) = yuv.dimensions();
-                let stride = yuv.strides().0;
-                match stamp::read(w, h, yuv.y(), stride) {
-                    Some(s) => seen.lock().unwrap().decoded.push(Decoded {
-                        au_hash: {
-                            use std::hash::{Hash, Hasher};
-                            let mut h = std::collections::hash_map::DefaultHasher::new();
-                            au.hash(&mut h);
-                            h.finish()
-                        },
-                        frame: s.frame,
-                        capture_ms: s.unix_ms,
-                        decoded_ms: unix_ms(),
-                        at: now,
-                        width: w,
-                        height: h,
-                    }),
-                    None => seen.lock().unwrap().unstamped += 1,
+        let outs = match tokio::time::timeout(Duration::from_millis(20), track.read_rtp()).await {
+            Ok(Ok((pkt, _))) => {
+                last_packet = now;
+                jitter.push(pkt, now)
+            }
+            Ok(Err(_)) => break,
+            Err(_) => jitter.tick(now),
+        };
+        for out in outs {
+            let packets = match out {
+                Out::Lost => {
+                    waiting_for_idr = true;
+                    seen.lock().unwrap().undecodable += 1;
+                    continue;
+                }
+                Out::Unit(packets) => packets,
+            };
+            let mut au = Vec::new();
+            for p in &packets {
+                if let Ok(payload) = depacketizer.depacketize(&p.payload) {
+                    au.extend_from_slice(&payload);
                 }
             }
-            Ok(None) => {}
-            Err(_) => seen.lock().unwrap().undecodable += 1,
+            let idr = nal_types(&au).contains(&5);
+            if idr {
+                seen.lock().unwrap().idr_at.push(now);
+                waiting_for_idr = false;
+            }
+            if waiting_for_idr {
+                seen.lock().unwrap().undecodable += 1;
+                continue;
+            }
+            decode(&mut decoder, &au, &seen, now);
         }
+        if waiting_for_idr && last_pli.map_or(true, |t| t.elapsed() >= Duration::from_secs(1)) {
+            last_pli = Some(now);
+            pli(&pc, track.ssrc()).await;
+        }
+    }
+}
+
+fn decode(decoder: &mut openh264::decoder::Decoder, au: &[u8], seen: &Mutex<Seen>, now: Instant) {
+    match decoder.decode(au) {
+        Ok(Some(yuv)) => {
+            use openh264::formats::YUVSource;
+            let (w, h) = yuv.dimensions();
+            let stride = yuv.strides().0;
+            match stamp::read(w, h, yuv.y(), stride) {
+                Some(s) => seen.lock().unwrap().decoded.push(Decoded {
+                    au_hash: {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        au.hash(&mut h);
+                        h.finish()
+                    },
+                    frame: s.frame,
+                    capture_ms: s.unix_ms,
+                    decoded_ms: unix_ms(),
+                    at: now,
+                    width: w,
+                    height: h,
+                }),
+                None => seen.lock().unwrap().unstamped += 1,
+            }
+        }
+        Ok(None) => {}
+        Err(_) => seen.lock().unwrap().undecodable += 1,
     }
 }
 

@@ -21,12 +21,15 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::track::track_remote::TrackRemote;
 
+mod jitter;
 mod media;
+mod options;
 mod report;
 mod retry;
 
 pub use super::mqtt_client::TestMqtt;
 use media::{read_audio, read_video, talk};
+pub use options::ViewerOptions;
 pub use report::{window_report, WindowReport};
 
 /// One decoded picture.
@@ -53,36 +56,10 @@ pub struct Seen {
     pub video_ssrc: Option<u32>,
     pub errors: Vec<Value>,
     pub hangups: Vec<Value>,
+    /// The device's `stats` messages for this session, as they arrived.
+    pub stats: Vec<(Instant, Value)>,
     pub device_candidates: usize,
     pub connected: bool,
-}
-
-/// Where and how to watch.
-#[derive(Debug, Clone)]
-pub struct ViewerOptions {
-    pub host: String,
-    pub port: u16,
-    pub prefix: String,
-    pub device: String,
-    pub viewer_id: String,
-    /// Send candidates one by one (true) or only inside the answer SDP (false).
-    pub trickle: bool,
-    /// Talk back: send a tone of this frequency as Opus on the audio m-line.
-    pub talk_hz: Option<f32>,
-}
-
-impl ViewerOptions {
-    pub fn new(port: u16, device: &str, viewer_id: &str) -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port,
-            prefix: "rtcam".into(),
-            device: device.into(),
-            viewer_id: viewer_id.into(),
-            trickle: true,
-            talk_hz: None,
-        }
-    }
 }
 
 pub(super) fn unix_ms() -> u64 {
@@ -181,9 +158,14 @@ impl Viewer {
         rtcam::fanout::codecs::register(&mut media).map_err(|e| e.to_string())?;
         let registry = register_default_interceptors(Registry::new(), &mut media)
             .map_err(|e| e.to_string())?;
+        let mut settings = webrtc::api::setting_engine::SettingEngine::default();
+        if let Some(only) = opts.only_ip {
+            settings.set_ip_filter(Box::new(move |ip| ip == only));
+        }
         let api = APIBuilder::new()
             .with_media_engine(media)
             .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
             .build();
         let pc = Arc::new(
             api.new_peer_connection(RTCConfiguration::default())
@@ -193,19 +175,22 @@ impl Viewer {
         let seen = Arc::new(Mutex::new(Seen::default()));
 
         let (track_tx, mut track_rx) = mpsc::channel::<Arc<TrackRemote>>(4);
-        pc.on_track(Box::new(move |track, _, _| {
+        pc.on_track(Box::new(move |track, receiver, _| {
             let tx = track_tx.clone();
+            // Reading the receiver's RTCP is what lets its interceptors see the device's
+            // sender reports (and so put LSR/DLSR, the round trip, in the receiver reports).
+            tokio::spawn(async move { while receiver.read_rtcp().await.is_ok() {} });
             Box::pin(async move {
                 let _ = tx.send(track).await;
             })
         }));
-        let seen2 = seen.clone();
+        let (seen2, pc_for_pli) = (seen.clone(), pc.clone());
         tokio::spawn(async move {
             while let Some(track) = track_rx.recv().await {
                 let seen = seen2.clone();
                 if track.kind() == webrtc::rtp_transceiver::rtp_codec::RTPCodecType::Video {
                     seen.lock().unwrap().video_ssrc = Some(track.ssrc());
-                    tokio::spawn(read_video(track, seen));
+                    tokio::spawn(read_video(track, seen, pc_for_pli.clone()));
                 } else {
                     tokio::spawn(read_audio(track, seen));
                 }
@@ -321,6 +306,7 @@ impl Viewer {
                     }
                     "error" if v["viewer"] == me.as_str() => seen4.lock().unwrap().errors.push(v),
                     "hangup" if v.get("viewer").is_none() => seen4.lock().unwrap().hangups.push(v),
+                    "stats" => seen4.lock().unwrap().stats.push((Instant::now(), v)),
                     _ => {}
                 }
             }

@@ -1,0 +1,32 @@
+//! Where and how a test viewer watches.
+
+/// Where and how to watch.
+#[derive(Debug, Clone)]
+pub struct ViewerOptions {
+    pub host: String,
+    pub port: u16,
+    pub prefix: String,
+    pub device: String,
+    pub viewer_id: String,
+    /// Send candidates one by one (true) or only inside the answer SDP (false).
+    pub trickle: bool,
+    /// Talk back: send a tone of this frequency as Opus on the audio m-line.
+    pub talk_hz: Option<f32>,
+    /// Gather candidates on this local address only (a viewer on one path of several).
+    pub only_ip: Option<std::net::IpAddr>,
+}
+
+impl ViewerOptions {
+    pub fn new(port: u16, device: &str, viewer_id: &str) -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port,
+            prefix: "rtcam".into(),
+            device: device.into(),
+            viewer_id: viewer_id.into(),
+            trickle: true,
+            talk_hz: None,
+            only_ip: None,
+        }
+    }
+}
