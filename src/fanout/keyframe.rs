@@ -19,11 +19,32 @@ pub const PER_VIEWER_INTERVAL: Duration = Duration::from_secs(1);
 pub const MAX_PER_VIEWER_INTERVAL: Duration = Duration::from_secs(5);
 /// Share of the bitrate IDRs forced by one viewer may take.
 pub const IDR_SHARE: f64 = 0.3;
+/// A viewer that asks again within this time of its last IDR is persistent (a flood, or a
+/// link that loses every keyframe): its window doubles.
+pub const PERSISTENT_WITHIN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default)]
 struct Asker {
     last_honoured: Option<Instant>,
     deferred: bool,
+    /// Requests honoured back to back (each within [`PERSISTENT_WITHIN`] of the last): each
+    /// doubles the viewer's window, up to [`MAX_PER_VIEWER_INTERVAL`].
+    streak: u32,
+}
+
+impl Asker {
+    fn gap(&self, base: Duration) -> Duration {
+        (base * 2u32.saturating_pow(self.streak.min(8))).min(MAX_PER_VIEWER_INTERVAL.max(base))
+    }
+
+    fn honour(&mut self, now: Instant) {
+        let back_to_back = self
+            .last_honoured
+            .is_some_and(|t| now.saturating_duration_since(t) < PERSISTENT_WITHIN);
+        self.streak = if back_to_back { self.streak + 1 } else { 0 };
+        self.last_honoured = Some(now);
+        self.deferred = false;
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,21 +105,20 @@ impl KeyframeRequests {
     }
 
     /// Viewer `viewer` asks for an IDR (PLI, FIR): honoured at most once per window (a second,
-    /// longer on a slow link: [`KeyframeRequests::note_cost`]), later ones deferred to the
-    /// end of the window.
+    /// longer on a slow link: [`KeyframeRequests::note_cost`], doubling while the viewer keeps
+    /// asking), later ones deferred to the end of the window.
     pub fn request_from(&self, viewer: u64, now: Instant) {
         let mut s = self.lock();
         s.requested += 1;
-        let gap = s.viewer_gap.max(PER_VIEWER_INTERVAL);
+        let base = s.viewer_gap.max(PER_VIEWER_INTERVAL);
         let asker = s.viewers.entry(viewer).or_default();
         let recent = asker
             .last_honoured
-            .is_some_and(|t| now.saturating_duration_since(t) < gap);
+            .is_some_and(|t| now.saturating_duration_since(t) < asker.gap(base));
         if recent {
             asker.deferred = true;
         } else {
-            asker.last_honoured = Some(now);
-            asker.deferred = false;
+            asker.honour(now);
             s.pending = true;
         }
     }
@@ -125,14 +145,13 @@ impl KeyframeRequests {
     pub fn take(&self, now: Instant) -> bool {
         let mut s = self.lock();
         let mut due = false;
-        let gap = s.viewer_gap.max(PER_VIEWER_INTERVAL);
+        let base = s.viewer_gap.max(PER_VIEWER_INTERVAL);
         for asker in s.viewers.values_mut() {
-            let window_over = asker
-                .last_honoured
-                .map_or(true, |t| now.saturating_duration_since(t) >= gap);
+            let window_over = asker.last_honoured.map_or(true, |t| {
+                now.saturating_duration_since(t) >= asker.gap(base)
+            });
             if asker.deferred && window_over {
-                asker.deferred = false;
-                asker.last_honoured = Some(now);
+                asker.honour(now);
                 due = true;
             }
         }

@@ -17,6 +17,7 @@ mod network;
 mod one_udp_port;
 mod page_server_under_load;
 mod passthrough_h264;
+mod pli_flood;
 mod soak;
 mod stop_fast;
 mod stream_embedded_broker;
