@@ -64,8 +64,11 @@ export class LatencyLog {
   }
 }
 
-/** The text of the stats overlay from a sample, the latency summary and the last stamp. */
-export function formatStats(s, latency, lastStamp) {
+/**
+ * The text of the stats overlay from a sample, the latency summary, the last stamp and the
+ * device's own numbers for this viewer (its `stats` message; absent from older devices).
+ */
+export function formatStats(s, latency, lastStamp, device) {
   const fmt = (v, digits = 0, unit = '') => (v == null ? '—' : `${v.toFixed(digits)}${unit}`);
   const lines = [
     `resolution  ${s.width && s.height ? `${s.width}×${s.height}` : '—'}`,
@@ -75,6 +78,12 @@ export function formatStats(s, latency, lastStamp) {
     `lost        ${s.packetsLost} packets`,
     `audio       ${s.audioPackets} packets`,
   ];
+  if (device && typeof device.target_kbps === 'number') {
+    const thinned = device.layers && device.layers !== 'all' ? ` (${device.layers} of the pictures)` : '';
+    lines.push(`device      ${fmt(device.target_kbps, 0, ' kbit/s')} at ${fmt(device.fps, 0, ' fps')}`);
+    lines.push(`your link   ${fmt(device.estimate_kbps, 0, ' kbit/s')}, loss ${fmt(100 * (device.loss ?? 0), 0, ' %')}`);
+    lines.push(`you get     ${fmt(device.viewer_fps, 1, ' fps')}${thinned}`);
+  }
   // Only a synthetic (stamped) picture has these; a real camera's has not.
   if (lastStamp) {
     lines.push(`latency     p50 ${fmt(latency.p50, 0, ' ms')}  p95 ${fmt(latency.p95, 0, ' ms')}`);

@@ -28,6 +28,7 @@ export class Viewer {
     this.latencies = new LatencyLog();
     this.latency = undefined; // {p50, p95} of the last stamps, once stats were sampled
     this.stats = null; // the last StatsSampler sample of the live session
+    this.deviceStats = null; // the device's last `stats` message for the live session
     this.sampler = new StatsSampler();
     this.video = $('video');
     this.stampReader = new StampReader(this.video, (s) => this.latencies.push(s));
@@ -182,6 +183,9 @@ export class Viewer {
       session.addRemoteCandidate(json);
     } else if (kind === 'error' && json.viewer === this.viewerId) {
       this.onError(json);
+    } else if (kind === 'stats') {
+      // The device's own numbers for this viewer (docs/protocol.md, rtcam 0.3).
+      this.deviceStats = json;
     } else if (kind === 'hangup' && json.viewer === undefined) {
       // The device ended the session.
       this.endSession(null, false);
@@ -238,6 +242,7 @@ export class Viewer {
     session.close();
     this.video.srcObject = null;
     this.stats = null;
+    this.deviceStats = null;
     this.ui.setStats('');
   }
 
@@ -273,6 +278,8 @@ export class Viewer {
       return;
     }
     this.latency = this.latencies.summary();
-    this.ui.setStats(formatStats(this.stats, this.latency, this.latencies.last));
+    this.ui.setStats(
+      formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats),
+    );
   }
 }
