@@ -25,6 +25,6 @@ cargo test --test e2e -- --test-threads=1 --nocapture "$filter" >"$log" 2>&1 || 
   grep -E '^(\||Cap|3 %|Two viewers|CAP|LOSS|RECOVERY|FIXED|TWO|PLI FLOOD)' "$log" \
     | sed -E 's/^(Cap|3 %|Two viewers)/\n### \1/'
 } >"$out"
-grep -E '^test .*(ok|FAILED)$' "$log" || true
+grep -oE 'test network::[a-z_]+ \.\.\. .*(ok|FAILED)' "$log" | sed -E 's/ \.\.\. .* (ok|FAILED)$/ ... \1/' || true
 echo "netbench: $(( $(date +%s) - start )) s, exit $status; see $out"
 exit "$status"
