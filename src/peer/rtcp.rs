@@ -137,7 +137,7 @@ pub(super) async fn read_video_rtcp(
                     let rtt = rtt(ntp_middle(SystemTime::now()), last_sender_report, delay);
                     track.rate().receiver_report(now, fraction_lost, rtt);
                 }
-                Signal::Remb(bps) => track.rate().remb(bps),
+                Signal::Remb(bps) => track.rate().remb(now, bps),
                 Signal::Nack(seqs) => track.resend(&seqs),
             }
         }

@@ -23,7 +23,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn require_browser_tools() {
+pub(crate) fn require_browser_tools() {
     let web = repo().join("web");
     let missing: Vec<&str> = [
         (web.join("dist/index.html"), "the built viewer (web/dist)"),
@@ -61,7 +61,7 @@ fn wait_listening(port: u16, what: &str) {
 }
 
 /// Runs the Playwright scenario and returns its report.
-fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> Value {
+pub(crate) fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> Value {
     let mut child = Command::new("node")
         .arg("tests/browser.mjs")
         .args(["--url", url, "--scenario", scenario])
@@ -104,7 +104,7 @@ fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> 
     report.expect("a REPORT line from browser.mjs")
 }
 
-fn artifacts() -> PathBuf {
+pub(crate) fn artifacts() -> PathBuf {
     let dir = repo().join("target/browser");
     std::fs::create_dir_all(&dir).expect("create target/browser");
     dir

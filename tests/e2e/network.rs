@@ -8,7 +8,7 @@
 //!   same run without adaptation is printed for contrast;
 //! - 3 % random loss: the rate holds;
 //! - two viewers, one capped at 300 kbit/s: the other keeps its rate, the capped one is thinned;
-//! - a PLI flood from one viewer: the other sees about one extra IDR a second, no more.
+//! - headless Chromium behind the 600 kbit/s cap: its receiver reports and REMB drive it.
 
 use std::time::{Duration, Instant};
 
@@ -254,5 +254,33 @@ async fn a_slow_viewer_is_thinned_and_the_fast_one_keeps_its_rate() {
     );
     free.hangup().await;
     slow.hangup().await;
+    assert!(device.terminate());
+}
+
+#[test]
+fn chromium_behind_a_capped_link() {
+    if !support::netns::enter(module_path!(), "chromium_behind_a_capped_link") {
+        return;
+    }
+    crate::browser::require_browser_tools();
+    let net = DeviceNet::new();
+    let dir = std::env::temp_dir().join("rtcam-net-chromium");
+    std::fs::create_dir_all(&dir).unwrap();
+    let video = "pattern = \"busy\"\nbitrate_kbps = 1500\nmin_bitrate_kbps = 100";
+    let mut device = start_device(&net, &dir, "browser-cap", video);
+    net.cap(600, 200);
+    let shot = crate::browser::artifacts().join("capped.png");
+    let url = format!("http://{DEVICE_IP}:8080/");
+    let report = crate::browser::run_browser(&url, "shaped", &shot, &[]);
+    let m = &report["viewer"];
+    println!("CHROMIUM CAP 600: {m}\n{}", net.qdisc_stats());
+    let fps = m["fpsMeasured"].as_f64().unwrap_or(0.0);
+    let target = m["device"]["target_kbps"].as_u64().unwrap_or(u64::MAX);
+    assert!(target < 600, "the device adapted to the cap: {m}");
+    assert!(fps >= 20.0, "Chromium plays on: {fps} fps; {m}");
+    assert!(
+        m["device"]["remb_kbps"].as_u64().is_some(),
+        "Chromium sends REMB (abs-send-time and goog-remb offered): {m}"
+    );
     assert!(device.terminate());
 }

@@ -2,7 +2,7 @@
 // in the viewer page. Called by tests/e2e/browser.rs, which starts the device, the broker and this
 // script inside a network namespace, then checks the device side (talkback WAV).
 //
-//   node web/tests/browser.mjs --url URL --scenario basic|full [--screenshot FILE]
+//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped [--screenshot FILE]
 //        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist)
 //
 // Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1 with the reason.
@@ -46,6 +46,7 @@ async function probe(page) {
       message: viewer?.message ?? null,
       stats: viewer?.stats ?? null,
       latency: viewer?.latency ?? null,
+      device: viewer?.deviceStats ?? null,
     };
   });
 }
@@ -76,7 +77,9 @@ async function measure(page, ms) {
     audioPacketsDelta: (b.stats?.audioPackets ?? 0) - (a.stats?.audioPackets ?? 0),
     fps: b.stats?.fps ?? null,
     rttMs: b.stats?.rttMs ?? null,
+    kbps: b.stats?.kbps ?? null,
     latency: b.latency,
+    device: b.device,
   };
 }
 
@@ -166,7 +169,13 @@ try {
   const a = await open(context, 'A');
   await waitFor(a, 'the first viewer plays', playing, 30_000);
 
-  if (scenario === 'basic') {
+  if (scenario === 'shaped') {
+    // Behind a capped link (tests/e2e/network.rs): let the device adapt, then measure 20 s.
+    // The picture may be smaller than configured (the device halves it on slow links).
+    await sleep(10_000);
+    report.viewer = await measure(a, 20_000);
+    report.viewer.fpsMeasured = report.viewer.framesDecoded / 20;
+  } else if (scenario === 'basic') {
     const m = await measure(a, 10_000);
     report.viewer = m;
     checkPlayback('viewer', m, 10);

@@ -38,6 +38,10 @@ pub const PAST_CONGESTION: f64 = 1.15;
 pub const ADDITIVE_PER_S: f64 = 4_000.0;
 /// A congestion level older than this is forgotten (the link may have changed).
 pub const FORGET_CONGESTION: Duration = Duration::from_secs(30);
+/// A REMB caps the estimate only below this share of the sent rate.
+pub const REMB_BELOW_SENT: f64 = 0.85;
+/// REMBs are ignored this long after a viewer's first report.
+pub const REMB_WARMUP: Duration = Duration::from_secs(5);
 /// RTT above the lowest seen at which growth holds.
 pub const HOLD_QUEUE_DELAY: Duration = Duration::from_millis(30);
 /// RTT above the lowest seen at which the estimate is cut.
@@ -65,6 +69,7 @@ pub struct Estimator {
     min_bps: f64,
     max_bps: f64,
     last_report: Option<Instant>,
+    first_report: Option<Instant>,
     last_cut: Option<Instant>,
     /// The rate at which the link last filled up, and when.
     congested_at: Option<(f64, Instant)>,
@@ -82,6 +87,7 @@ impl Estimator {
             min_bps: min,
             max_bps: max,
             last_report: None,
+            first_report: None,
             last_cut: None,
             congested_at: None,
             rtts: std::collections::VecDeque::new(),
@@ -115,6 +121,7 @@ impl Estimator {
             .map_or(1.0, |t| now.saturating_duration_since(t).as_secs_f64())
             .clamp(0.0, 2.0);
         self.last_report = Some(now);
+        self.first_report.get_or_insert(now);
         self.observed.loss = loss;
         let queue = rtt.and_then(|rtt| self.queue_delay(now, rtt));
         if rtt.is_some() {
@@ -172,10 +179,19 @@ impl Estimator {
     }
 
     /// A REMB from the viewer: caps the estimate when it is below what is being sent.
-    pub fn on_remb(&mut self, bps: u64, sent_bps: u32) {
+    ///
+    /// Only a REMB well below the sent rate ([`REMB_BELOW_SENT`]) says "bottleneck": a REMB
+    /// follows the received rate, so near it is no news (and a thinned viewer, sent fewer
+    /// pictures, would otherwise stay thinned by its own REMB). The first [`REMB_WARMUP`]
+    /// after the first report are ignored: a browser's estimator starts from the first
+    /// second's trickle (measured: 172 kbit/s from Chromium joining a 260 kbit/s stream).
+    pub fn on_remb(&mut self, now: Instant, bps: u64, sent_bps: u32) {
         self.observed.remb_bps = Some(bps);
+        let warming_up = self
+            .first_report
+            .map_or(true, |t| now.saturating_duration_since(t) < REMB_WARMUP);
         let remb = bps.min(u64::from(u32::MAX)) as f64;
-        if remb < f64::from(sent_bps) && remb < self.estimate {
+        if !warming_up && remb < REMB_BELOW_SENT * f64::from(sent_bps) && remb < self.estimate {
             self.estimate = remb;
         }
         self.clamp();

@@ -101,13 +101,20 @@ fn a_growing_queue_holds_then_cuts_before_any_loss() {
 }
 
 #[test]
-fn remb_caps_only_below_what_is_sent() {
+fn remb_caps_only_well_below_what_is_sent_and_after_warming_up() {
     let mut e = Estimator::new(1_000_000, 50_000, 2_000_000);
-    // A static scene: 150 kbit/s sent, REMB follows it down to 160 k: ignored.
-    e.on_remb(160_000, 150_000);
-    assert_eq!(e.estimate_bps(), 1_000_000);
+    let t0 = Instant::now();
+    e.on_receiver_report(t0, 0, RTT, 800_000);
+    let start = e.estimate_bps();
+    // A browser's first REMBs start from a trickle: ignored for 5 s.
+    e.on_remb(t0 + S, 100_000, 800_000);
+    assert_eq!(e.estimate_bps(), start);
+    let t = t0 + REMB_WARMUP;
+    // A static scene: 150 kbit/s sent, REMB follows it down to 140 k: no news.
+    e.on_remb(t, 140_000, 150_000);
+    assert_eq!(e.estimate_bps(), start);
     // 800 kbit/s sent, the viewer says 400 k.
-    e.on_remb(400_000, 800_000);
+    e.on_remb(t, 400_000, 800_000);
     assert_eq!(e.estimate_bps(), 400_000);
     assert_eq!(e.observed().remb_bps, Some(400_000));
 }
@@ -116,8 +123,10 @@ fn remb_caps_only_below_what_is_sent() {
 fn absurd_input_stays_in_range() {
     let mut e = Estimator::new(1_000_000, 100_000, 1_500_000);
     let t = Instant::now();
-    e.on_remb(u64::MAX, u32::MAX);
-    e.on_remb(0, u32::MAX);
+    e.on_receiver_report(t, 0, RTT, 1_000_000);
+    let later = t + REMB_WARMUP;
+    e.on_remb(later, u64::MAX, u32::MAX);
+    e.on_remb(later, 0, u32::MAX);
     assert_eq!(e.estimate_bps(), 100_000);
     e.on_receiver_report(t, 255, Some(Duration::from_secs(3600)), u32::MAX);
     e.on_receiver_report(t + Duration::from_secs(3600), 0, None, u32::MAX);

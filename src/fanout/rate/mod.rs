@@ -328,11 +328,11 @@ impl ViewerRate {
     }
 
     /// A REMB from this viewer (bit/s).
-    pub fn remb(&self, bps: u64) {
+    pub fn remb(&self, now: Instant, bps: u64) {
         let mut s = self.rate.lock();
         if let Some(e) = s.viewers.get_mut(&self.id) {
             let sent = e.sent_bps;
-            e.estimator.on_remb(bps, sent);
+            e.estimator.on_remb(now, bps, sent);
         }
     }
 }
