@@ -20,6 +20,8 @@ pub const MAX_IDR_INTERVAL: Duration = Duration::from_secs(20);
 pub(super) struct Encoders {
     full: H264Encoder,
     half: Option<H264Encoder>,
+    /// Making the half-size encoder failed once: it is not tried again.
+    half_failed: bool,
     use_half: bool,
     force_next: bool,
     divisor: u32,
@@ -33,6 +35,7 @@ impl Encoders {
         Self {
             full,
             half: None,
+            half_failed: false,
             use_half: false,
             force_next: false,
             divisor: 1,
@@ -56,7 +59,7 @@ impl Encoders {
 
     /// Applies the rate control's plan to the encoder in use (switching size if it says so).
     pub fn follow(&mut self, plan: &Plan) {
-        if plan.half_size != self.use_half {
+        if plan.half_size != self.use_half && !(plan.half_size && self.half_failed) {
             self.switch(plan.half_size, plan.encoder_bps);
         }
         let wanted = plan.frame_divisor.max(1);
@@ -94,6 +97,7 @@ impl Encoders {
                 Ok(enc) => self.half = Some(enc),
                 Err(e) => {
                     warn!(cause = %e, "cannot make the half-size encoder; staying at full size");
+                    self.half_failed = true;
                     return;
                 }
             }

@@ -79,13 +79,12 @@ impl Resender {
         self.refilled = Some(now);
         let gap = rtt.unwrap_or(MIN_RESEND_GAP).max(MIN_RESEND_GAP);
         let mut out = Vec::new();
-        // A NACK may name a packet twice; each is considered once.
-        let mut seen = Vec::with_capacity(seqs.len());
-        for &seq in seqs {
-            if seen.contains(&seq) {
-                continue;
-            }
-            seen.push(seq);
+        // A NACK may name a packet twice; each is considered once (sorted: linear, whatever
+        // a hostile viewer sends).
+        let mut unique = seqs.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        for seq in unique {
             let Some(entry) = self.slots[usize::from(seq) % HISTORY].as_mut() else {
                 continue;
             };

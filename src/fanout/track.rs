@@ -201,8 +201,11 @@ impl ViewerTrack {
             return;
         }
         // An IDR may overfill the queue by one limit: it is what the viewer waits for.
+        // An IDR always enters an empty queue, however large: refusing it would refuse every
+        // picture after it too, and the next IDR would be as large.
         let room = if unit.keyframe { 2.0 * limit } else { limit };
-        if queued + bytes as f64 > room || (s.waiting_for_idr && !unit.keyframe) {
+        let fits = queued + bytes as f64 <= room || (unit.keyframe && queued == 0.0);
+        if !fits || (s.waiting_for_idr && !unit.keyframe) {
             if !s.waiting_for_idr {
                 debug!(session = %self.session, queued_bytes = queued as u64, "viewer's queue full: picture dropped, IDR requested");
             }
@@ -267,6 +270,8 @@ impl TrackLocal for ViewerTrack {
                 .and_then(|e| u8::try_from(e.id).ok())
         };
         let mid = ext_id(SDES_MID_URI).zip(t.mid().map(|m| Bytes::copy_from_slice(m.as_bytes())));
+        // Numbered from a random start before the first packet can go out.
+        lock(&self.state).seq = rand::random();
         *lock(&self.binding) = Some(Arc::new(Binding {
             ssrc: t.ssrc(),
             payload_type: codec.payload_type,
@@ -274,7 +279,6 @@ impl TrackLocal for ViewerTrack {
             mid,
             abs_send_time: ext_id(ABS_SEND_TIME_URI),
         }));
-        lock(&self.state).seq = rand::random();
         Ok(codec)
     }
 

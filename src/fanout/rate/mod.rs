@@ -296,12 +296,15 @@ impl ViewerRate {
                 .saturating_duration_since(e.last_report)
                 .as_secs_f64()
                 .max(0.05);
+            // The first report: the track may have waited minutes as a standby offer, so
+            // what was sent per second since its creation means nothing.
+            let first = !e.reported;
             e.last_report = now;
             e.reported = true;
             // Everything on the wire: video payload and its headers, and the audio.
             let video = bytes as f64 * 8.0 / dt;
             let audio = f64::from(self.rate.limits.audio_bps);
-            e.sent_bps = if bytes == 0 {
+            e.sent_bps = if bytes == 0 || first {
                 0 // nothing sent yet: unknown, not "nothing fits"
             } else {
                 (video * 1.05 + 8_000.0 + audio).min(f64::from(u32::MAX)) as u32
