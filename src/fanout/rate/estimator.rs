@@ -33,7 +33,7 @@ pub const GROWTH_PER_S: f64 = 1.08;
 /// From this share of the last congestion level ...
 pub const NEAR_CONGESTION: f64 = 0.9;
 /// ... up to this one, growth is additive (beyond it the link has changed: grow again).
-pub const PAST_CONGESTION: f64 = 1.15;
+pub const PAST_CONGESTION: f64 = 1.3;
 /// Additive growth, bit/s per second (or 3 % of the estimate, whichever is more).
 pub const ADDITIVE_PER_S: f64 = 4_000.0;
 /// A congestion level older than this is forgotten (the link may have changed).
