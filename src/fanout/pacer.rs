@@ -11,7 +11,7 @@
 //! the pacing rate): the track refuses a picture that would not fit, so a viewer whose link
 //! collapsed cannot grow memory or delay without bound.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
@@ -56,19 +56,27 @@ pub(super) fn start(track: Weak<ViewerTrack>) -> mpsc::UnboundedSender<Batch> {
 async fn pace(track: Weak<ViewerTrack>, mut rx: mpsc::UnboundedReceiver<Batch>) {
     let mut next = tokio::time::Instant::now();
     while let Some(batch) = rx.recv().await {
-        let Some(track) = track.upgrade() else { break };
-        send_batch(&track, batch, &mut next).await;
+        if !send_batch(&track, batch, &mut next).await {
+            break;
+        }
     }
 }
 
-async fn send_batch(track: &Arc<ViewerTrack>, batch: Batch, next: &mut tokio::time::Instant) {
-    let Some(out) = track.output() else {
-        track.dequeued(batch.bytes);
-        return;
-    };
-    let bps = pacing_bps(track.rate().estimate_and_rtt().0);
+/// Sends one batch, paced; false once the track is gone. Neither the track nor its
+/// connection is held across the waits: a viewer that leaves (or whose estimate fell so low
+/// that a keyframe takes seconds) releases its connection at once.
+async fn send_batch(
+    track: &Weak<ViewerTrack>,
+    batch: Batch,
+    next: &mut tokio::time::Instant,
+) -> bool {
     let mut failed = None;
+    let mut unbound = false;
     for mut p in batch.packets {
+        let bps = match track.upgrade() {
+            Some(t) => pacing_bps(t.rate().estimate_and_rtt().0),
+            None => return false,
+        };
         let now = tokio::time::Instant::now();
         if *next > now {
             tokio::time::sleep_until(*next).await;
@@ -76,6 +84,10 @@ async fn send_batch(track: &Arc<ViewerTrack>, batch: Batch, next: &mut tokio::ti
             *next = now; // idle time is not saved up for a burst later
         }
         *next += send_time(p.payload.len(), bps);
+        let Some(out) = track.upgrade().and_then(|t| t.output()) else {
+            unbound = true; // gone, not negotiated, or unbound: nothing to send to
+            break;
+        };
         if let Some(id) = out.abs_send_time {
             let stamp = AbsSendTimeExtension::new(SystemTime::now());
             if let Ok(b) = stamp.marshal() {
@@ -86,10 +98,14 @@ async fn send_batch(track: &Arc<ViewerTrack>, batch: Batch, next: &mut tokio::ti
             failed = Some(e);
         }
     }
-    track.dequeued(batch.bytes);
-    if let Some(e) = failed {
-        track.send_failed(&e);
+    let Some(t) = track.upgrade() else {
+        return false;
+    };
+    t.dequeued(batch.bytes);
+    if let Some(e) = failed.filter(|_| !unbound) {
+        t.send_failed(&e);
     }
+    true
 }
 
 #[cfg(test)]
