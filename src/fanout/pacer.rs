@@ -72,11 +72,12 @@ async fn send_batch(
 ) -> bool {
     let mut failed = None;
     let mut unbound = false;
+    // The rate once per batch (one picture): the estimate changes once a report.
+    let bps = match track.upgrade() {
+        Some(t) => pacing_bps(t.rate().estimate_and_rtt().0),
+        None => return false,
+    };
     for mut p in batch.packets {
-        let bps = match track.upgrade() {
-            Some(t) => pacing_bps(t.rate().estimate_and_rtt().0),
-            None => return false,
-        };
         let now = tokio::time::Instant::now();
         if *next > now {
             tokio::time::sleep_until(*next).await;

@@ -90,14 +90,6 @@ impl VideoTracks {
         track
     }
 
-    /// Viewers currently fed.
-    pub fn viewer_count(&self) -> usize {
-        lock(&self.viewers)
-            .iter()
-            .filter(|v| v.strong_count() > 0)
-            .count()
-    }
-
     /// Packetizes `unit` once and hands it to every viewer.
     pub async fn write(&self, unit: &VideoUnit) {
         let samples = (unit.duration.as_secs_f64() * 90_000.0) as u32;
