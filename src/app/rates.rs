@@ -54,6 +54,7 @@ pub fn session_stats(s: &RateSnapshot, v: &ViewerRateSnapshot) -> SessionStats {
         loss: round2(v.observed.loss),
         rtt_ms: rtt_ms(v),
         remb_kbps: v.observed.remb_bps.map(|b| b.div_ceil(1000)),
+        queue_ms: v.observed.queue.map(|d| d.as_millis() as u64),
         viewer_fps: round2(v.fps),
         layers: if share <= 1 {
             "all".into()
@@ -119,6 +120,7 @@ mod tests {
                     loss: 0.0234,
                     rtt: Some(Duration::from_micros(12_700)),
                     remb_bps: Some(350_500),
+                    queue: Some(Duration::from_micros(31_900)),
                 },
                 layer: 0,
                 fps: viewer_fps,
@@ -136,6 +138,7 @@ mod tests {
         let stats = session_stats(&s, &s.viewers[0]);
         assert_eq!(stats.layers, "1/4");
         assert_eq!(stats.remb_kbps, Some(351));
+        assert_eq!(stats.queue_ms, Some(31));
         assert_eq!(session_stats(&snapshot(30.0), &s.viewers[0]).layers, "1/4");
         let whole = snapshot(30.0);
         assert_eq!(session_stats(&whole, &whole.viewers[0]).layers, "all");

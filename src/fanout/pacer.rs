@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 use webrtc::rtp::extension::abs_send_time_extension::AbsSendTimeExtension;
+use webrtc::rtp::extension::transport_cc_extension::TransportCcExtension;
 use webrtc::rtp::packet::Packet;
 use webrtc::util::Marshal;
 
@@ -85,7 +86,7 @@ async fn send_batch(
             *next = now; // idle time is not saved up for a burst later
         }
         *next += send_time(p.payload.len(), bps);
-        let Some(out) = track.upgrade().and_then(|t| t.output()) else {
+        let Some((t, out)) = track.upgrade().and_then(|t| t.output().map(|o| (t, o))) else {
             unbound = true; // gone, not negotiated, or unbound: nothing to send to
             break;
         };
@@ -95,6 +96,17 @@ async fn send_batch(
                 let _ = p.header.set_extension(id, b);
             }
         }
+        if let Some(id) = out.transport_cc {
+            let bytes = p.payload.len() + PACKET_OVERHEAD;
+            let seq = t.rate().stamp_transport(std::time::Instant::now(), bytes);
+            let ext = TransportCcExtension {
+                transport_sequence: seq,
+            };
+            if let Ok(b) = ext.marshal() {
+                let _ = p.header.set_extension(id, b);
+            }
+        }
+        drop(t);
         if let Err(e) = out.writer.write_rtp(&p).await {
             failed = Some(e);
         }

@@ -21,7 +21,7 @@ use tracing::debug;
 use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Packetizer;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecParameters, RTPCodecType};
-use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI};
+use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_CC_URI};
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
 
 use super::codecs;
@@ -117,6 +117,8 @@ pub(super) struct Binding {
     pub(super) writer: Arc<dyn TrackLocalWriter + Send + Sync>,
     mid: Option<(u8, Bytes)>,
     pub(super) abs_send_time: Option<u8>,
+    /// The transport-wide sequence number's extension id, when negotiated.
+    pub(super) transport_cc: Option<u8>,
 }
 
 #[derive(Default)]
@@ -270,6 +272,7 @@ impl TrackLocal for ViewerTrack {
             writer: t.write_stream(),
             mid,
             abs_send_time: ext_id(ABS_SEND_TIME_URI),
+            transport_cc: ext_id(TRANSPORT_CC_URI),
         }));
         Ok(codec)
     }

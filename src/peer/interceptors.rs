@@ -1,11 +1,15 @@
 //! The RTP/RTCP interceptors and header extensions every peer runs: webrtc-rs' sender and
 //! receiver reports and NACK generator. NACKs for our video are answered by the viewer's own
 //! track (`fanout::resend`: a history and a budget, so a lossy link cannot turn them into a
-//! storm), not by webrtc-rs' responder, which resends whatever is asked. And for
-//! bandwidth feedback on video `abs-send-time` + REMB (which rtcam reads) rather than
-//! transport-wide congestion control (which it does not: rtcam writes no transport-wide
-//! sequence numbers, so offering it on video would only confuse the viewer's choice).
-//! Transport-wide feedback stays on audio, where the device receives the viewers' talkback.
+//! storm), not by webrtc-rs' responder, which resends whatever is asked.
+//!
+//! Bandwidth feedback on video: transport-wide sequence numbers (stamped by the viewer's
+//! pacer, not by webrtc-rs' sender interceptor: the pacer knows the real send time) so the
+//! viewer reports every packet's arrival about every 100 ms, which the device turns into a
+//! queueing delay (`fanout::rate::delay`); and `abs-send-time` + REMB for viewers that do
+//! not do transport-wide feedback. Only video carries the sequence numbers: the audio the
+//! device sends does not need them. On audio, transport-wide feedback is offered so the
+//! device answers for the talkback it receives (webrtc-rs' receiver interceptor).
 
 use webrtc::api::interceptor_registry::configure_rtcp_reports;
 use webrtc::api::media_engine::MediaEngine;
@@ -37,20 +41,22 @@ pub fn registry(media: &mut MediaEngine) -> Result<Registry, webrtc::Error> {
         RTPCodecType::Video,
         None,
     )?;
-    media.register_feedback(
-        RTCPFeedback {
-            typ: "transport-cc".to_owned(),
-            parameter: String::new(),
-        },
-        RTPCodecType::Audio,
-    );
-    media.register_header_extension(
-        RTCRtpHeaderExtensionCapability {
-            uri: TRANSPORT_CC_URI.to_owned(),
-        },
-        RTPCodecType::Audio,
-        None,
-    )?;
+    for kind in [RTPCodecType::Video, RTPCodecType::Audio] {
+        media.register_feedback(
+            RTCPFeedback {
+                typ: "transport-cc".to_owned(),
+                parameter: String::new(),
+            },
+            kind,
+        );
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: TRANSPORT_CC_URI.to_owned(),
+            },
+            kind,
+            None,
+        )?;
+    }
     registry.add(Box::new(Receiver::builder()));
     Ok(registry)
 }

@@ -1,6 +1,7 @@
 //! RTCP from one viewer's video sender: picture loss (PLI) and full intra requests (FIR)
 //! become keyframe requests (throttled per viewer by the fan-out), receiver reports (loss,
-//! round-trip time from LSR/DLSR) and REMB feed the viewer's bandwidth estimate, NACKs are
+//! round-trip time from LSR/DLSR), transport-wide feedback (arrival times) and REMB feed the
+//! viewer's bandwidth estimate, NACKs are
 //! answered from the viewer's track history within its budget.
 //!
 //! Everything in RTCP is untrusted: report blocks for other SSRCs are ignored, a round trip
@@ -18,9 +19,13 @@ use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::Receive
 use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtcp::reception_report::ReceptionReport;
 use webrtc::rtcp::sender_report::SenderReport;
+use webrtc::rtcp::transport_feedbacks::transport_layer_cc::{
+    PacketStatusChunk, SymbolTypeTcc, TransportLayerCc,
+};
 use webrtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
+use crate::fanout::rate::{delay, Feedback};
 use crate::fanout::track::ViewerTrack;
 use crate::fanout::KeyframeRequests;
 
@@ -39,6 +44,8 @@ pub(super) enum Signal {
     Remb(u64),
     /// Sequence numbers the viewer asks for again.
     Nack(Vec<u16>),
+    /// Transport-wide feedback: when our packets arrived.
+    Transport(Feedback),
 }
 
 /// The signals in `packets` that concern the stream `ssrc`.
@@ -75,6 +82,9 @@ pub(super) fn signals(packets: &[Box<dyn Packet + Send + Sync>], ssrc: u32) -> V
                     .collect();
                 rest.push(Signal::Nack(seqs));
             }
+        } else if let Some(cc) = any.downcast_ref::<TransportLayerCc>() {
+            // Its sequence numbers are ours for this viewer: the track's log checks them.
+            rest.push(Signal::Transport(transport_feedback(cc)));
         } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
             if remb.ssrcs.is_empty() || remb.ssrcs.contains(&ssrc) {
                 let bps = f64::from(remb.bitrate);
@@ -86,6 +96,45 @@ pub(super) fn signals(packets: &[Box<dyn Packet + Send + Sync>], ssrc: u32) -> V
     }
     out.extend(rest);
     out
+}
+
+/// Decodes transport-wide feedback into one arrival time (µs, the viewer's clock) or none per
+/// packet, reading at most [`delay::LOG_LEN`] packets (what the log can match).
+pub(super) fn transport_feedback(cc: &TransportLayerCc) -> Feedback {
+    let count = usize::from(cc.packet_status_count).min(delay::LOG_LEN);
+    let mut statuses: Vec<SymbolTypeTcc> = Vec::with_capacity(count);
+    for chunk in &cc.packet_chunks {
+        let left = count - statuses.len();
+        match chunk {
+            PacketStatusChunk::RunLengthChunk(c) => statuses.extend(
+                std::iter::repeat(c.packet_status_symbol).take(usize::from(c.run_length).min(left)),
+            ),
+            PacketStatusChunk::StatusVectorChunk(c) => {
+                statuses.extend(c.symbol_list.iter().copied().take(left));
+            }
+        }
+        if statuses.len() >= count {
+            break;
+        }
+    }
+    let mut deltas = cc.recv_deltas.iter();
+    let mut at = i64::from(cc.reference_time) * 64_000;
+    let arrivals = statuses
+        .into_iter()
+        .map(|symbol| match symbol {
+            SymbolTypeTcc::PacketReceivedSmallDelta | SymbolTypeTcc::PacketReceivedLargeDelta => {
+                deltas.next().map(|d| {
+                    at = at.saturating_add(d.delta);
+                    at
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    Feedback {
+        base_seq: cc.base_sequence_number,
+        arrivals,
+    }
 }
 
 /// The middle 32 bits of the NTP time of `now` (what LSR echoes).
@@ -139,6 +188,7 @@ pub(super) async fn read_video_rtcp(
                 }
                 Signal::Remb(bps) => track.rate().remb(now, bps),
                 Signal::Nack(seqs) => track.resend(&seqs),
+                Signal::Transport(feedback) => track.rate().transport_feedback(now, &feedback),
             }
         }
     }
@@ -220,6 +270,78 @@ mod tests {
             rtt(0x0000_8000, 0xffff_8000, 0),
             Some(Duration::from_secs(1))
         );
+    }
+
+    #[test]
+    fn transport_feedback_becomes_arrival_times() {
+        use webrtc::rtcp::transport_feedbacks::transport_layer_cc::{
+            RecvDelta, RunLengthChunk, StatusChunkTypeTcc, StatusVectorChunk, SymbolSizeTypeTcc,
+        };
+        let small = |us| RecvDelta {
+            type_tcc_packet: SymbolTypeTcc::PacketReceivedSmallDelta,
+            delta: us,
+        };
+        let cc = TransportLayerCc {
+            base_sequence_number: 65_534,
+            packet_status_count: 5,
+            reference_time: 2,
+            packet_chunks: vec![
+                PacketStatusChunk::RunLengthChunk(RunLengthChunk {
+                    type_tcc: StatusChunkTypeTcc::RunLengthChunk,
+                    packet_status_symbol: SymbolTypeTcc::PacketReceivedSmallDelta,
+                    run_length: 2,
+                }),
+                // A vector chunk carries more symbols than are left: the rest is padding.
+                PacketStatusChunk::StatusVectorChunk(StatusVectorChunk {
+                    type_tcc: StatusChunkTypeTcc::StatusVectorChunk,
+                    symbol_size: SymbolSizeTypeTcc::OneBit,
+                    symbol_list: vec![
+                        SymbolTypeTcc::PacketNotReceived,
+                        SymbolTypeTcc::PacketReceivedLargeDelta,
+                        SymbolTypeTcc::PacketReceivedSmallDelta,
+                        SymbolTypeTcc::PacketReceivedSmallDelta,
+                    ],
+                }),
+            ],
+            recv_deltas: vec![
+                small(1_000),
+                small(250),
+                RecvDelta {
+                    type_tcc_packet: SymbolTypeTcc::PacketReceivedLargeDelta,
+                    delta: -500,
+                },
+                small(750),
+            ],
+            ..Default::default()
+        };
+        let fb = transport_feedback(&cc);
+        assert_eq!(fb.base_seq, 65_534);
+        assert_eq!(
+            fb.arrivals,
+            vec![
+                Some(129_000),
+                Some(129_250),
+                None,
+                Some(128_750),
+                Some(129_500)
+            ]
+        );
+        // Missing deltas and absurd counts: no panic, no more than the log.
+        let broken = TransportLayerCc {
+            packet_status_count: u16::MAX,
+            packet_chunks: vec![
+                PacketStatusChunk::RunLengthChunk(RunLengthChunk {
+                    type_tcc: StatusChunkTypeTcc::RunLengthChunk,
+                    packet_status_symbol: SymbolTypeTcc::PacketReceivedSmallDelta,
+                    run_length: 8191,
+                });
+                10
+            ],
+            ..Default::default()
+        };
+        let fb = transport_feedback(&broken);
+        assert_eq!(fb.arrivals.len(), delay::LOG_LEN);
+        assert!(fb.arrivals.iter().all(Option::is_none));
     }
 
     #[test]

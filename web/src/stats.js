@@ -81,7 +81,8 @@ export function formatStats(s, latency, lastStamp, device) {
   if (device && typeof device.target_kbps === 'number') {
     const thinned = device.layers && device.layers !== 'all' ? ` (${device.layers} of the pictures)` : '';
     lines.push(`device      ${fmt(device.target_kbps, 0, ' kbit/s')} at ${fmt(device.fps, 0, ' fps')}`);
-    lines.push(`your link   ${fmt(device.estimate_kbps, 0, ' kbit/s')}, loss ${fmt(100 * (device.loss ?? 0), 0, ' %')}`);
+    const queue = typeof device.queue_ms === 'number' ? `, queued ${fmt(device.queue_ms, 0, ' ms')}` : '';
+    lines.push(`your link   ${fmt(device.estimate_kbps, 0, ' kbit/s')}, loss ${fmt(100 * (device.loss ?? 0), 0, ' %')}${queue}`);
     lines.push(`you get     ${fmt(device.viewer_fps, 1, ' fps')}${thinned}`);
   }
   // Only a synthetic (stamped) picture has these; a real camera's has not.

@@ -19,7 +19,9 @@ test("the device's target, this viewer's estimate and thinning are shown", () =>
   };
   const text = formatStats(sample, { p50: 80, p95: 120 }, null, device);
   assert.match(text, /device +850 kbit\/s at 30 fps/);
-  assert.match(text, /your link +240 kbit\/s, loss 4 %/);
+  assert.match(text, /your link +240 kbit\/s, loss 4 %$/m);
+  const queued = formatStats(sample, null, null, { ...device, queue_ms: 35 });
+  assert.match(queued, /your link +240 kbit\/s, loss 4 %, queued 35 ms$/m);
   assert.match(text, /you get +7\.5 fps \(1\/4 of the pictures\)/);
   const whole = formatStats(sample, null, null, { ...device, layers: 'all', viewer_fps: 30 });
   assert.match(whole, /you get +30\.0 fps$/m);

@@ -19,6 +19,12 @@
 //!   well above the lowest seen) holds growth and then cuts by 15 %, before the queue
 //!   overflows and loss shows.
 //!
+//! - where the viewer sends transport-wide feedback (about every 100 ms), the queueing delay
+//!   it shows ([`delay`](super::delay)) is the faster delay signal: above
+//!   [`HOLD_FEEDBACK_QUEUE`] growth holds, above [`CUT_FEEDBACK_QUEUE`] the estimate goes to
+//!   85 % of what arrived (libwebrtc's AIMD decrease), so a router queue drains before it
+//!   overflows.
+//!
 //! REMB, where the viewer sends it, caps the estimate, but only when it is below what is
 //! being sent (REMB follows the received rate down when the scene is static).
 
@@ -46,6 +52,14 @@ pub const REMB_WARMUP: Duration = Duration::from_secs(5);
 pub const HOLD_QUEUE_DELAY: Duration = Duration::from_millis(30);
 /// RTT above the lowest seen at which the estimate is cut.
 pub const CUT_QUEUE_DELAY: Duration = Duration::from_millis(80);
+/// Queueing delay (from transport-wide feedback) at which growth holds.
+pub const HOLD_FEEDBACK_QUEUE: Duration = Duration::from_millis(25);
+/// Queueing delay (from transport-wide feedback) at which the estimate is cut.
+pub const CUT_FEEDBACK_QUEUE: Duration = Duration::from_millis(60);
+/// A delay cut aims at this share of the acknowledged rate.
+pub const DELAY_CUT_TO: f64 = 0.85;
+/// How long a "hold" from transport-wide feedback lasts without news.
+const FEEDBACK_HOLD_FOR: Duration = Duration::from_millis(500);
 /// How long an RTT sample counts for the lowest RTT: long enough to span a few rounds of
 /// growth and cuts, short enough that a lowest RTT measured through a full queue (at the
 /// start, before the first cut) is forgotten soon.
@@ -60,6 +74,8 @@ pub struct Observed {
     pub rtt: Option<Duration>,
     /// The last REMB value, bit/s.
     pub remb_bps: Option<u64>,
+    /// Queueing delay from the last transport-wide feedback.
+    pub queue: Option<Duration>,
 }
 
 /// A viewer's estimate, bit/s.
@@ -75,6 +91,8 @@ pub struct Estimator {
     congested_at: Option<(f64, Instant)>,
     /// Recent RTT samples (at most one a report, [`MIN_RTT_WINDOW`] of them).
     rtts: std::collections::VecDeque<(Instant, Duration)>,
+    /// When transport-wide feedback last said "a queue is building".
+    queue_hold: Option<Instant>,
     observed: Observed,
 }
 
@@ -91,6 +109,7 @@ impl Estimator {
             last_cut: None,
             congested_at: None,
             rtts: std::collections::VecDeque::new(),
+            queue_hold: None,
             observed: Observed::default(),
         }
     }
@@ -149,7 +168,12 @@ impl Estimator {
                 self.estimate = base * 0.85;
                 self.last_cut = Some(now);
             }
-        } else if loss < GROW_BELOW_LOSS && !queue.is_some_and(|q| q >= HOLD_QUEUE_DELAY) {
+        } else if loss < GROW_BELOW_LOSS
+            && !queue.is_some_and(|q| q >= HOLD_QUEUE_DELAY)
+            && !self
+                .queue_hold
+                .is_some_and(|t| now.saturating_duration_since(t) < FEEDBACK_HOLD_FOR)
+        {
             // Near the rate where the link last filled up, creep (additive increase) instead
             // of growing by a share: probing past it in big steps is what fills the queue.
             if self
@@ -193,6 +217,28 @@ impl Estimator {
         let remb = bps.min(u64::from(u32::MAX)) as f64;
         if !warming_up && remb < REMB_BELOW_SENT * f64::from(sent_bps) && remb < self.estimate {
             self.estimate = remb;
+        }
+        self.clamp();
+    }
+
+    /// Transport-wide feedback: `queue` is the queueing delay it shows, `acked_bps` what
+    /// arrived (everything the viewer receives, once known).
+    pub fn on_queue_delay(&mut self, now: Instant, queue: Duration, acked_bps: Option<u32>) {
+        self.observed.queue = Some(queue);
+        if queue >= HOLD_FEEDBACK_QUEUE {
+            self.queue_hold = Some(now);
+        }
+        if queue >= CUT_FEEDBACK_QUEUE && self.may_cut(now, self.observed.rtt) {
+            let aim = acked_bps.map_or(self.estimate * DELAY_CUT_TO, |a| {
+                f64::from(a) * DELAY_CUT_TO
+            });
+            if aim < self.estimate {
+                // The link's rate is what arrived while the queue was full.
+                let level = acked_bps.map_or(self.estimate, |a| self.estimate.min(f64::from(a)));
+                self.congested_at = Some((level, now));
+                self.estimate = aim;
+                self.last_cut = Some(now);
+            }
         }
         self.clamp();
     }

@@ -149,3 +149,43 @@ fn a_lowest_rtt_measured_through_a_full_queue_is_forgotten() {
     run(&mut e, &mut t, 1, 0.0, Some(Duration::from_millis(155)));
     assert!(e.estimate_bps() < before, "cut for the queue");
 }
+
+#[test]
+fn a_queue_in_transport_feedback_holds_growth_then_cuts_to_what_arrived() {
+    let mut e = Estimator::new(700_000, 50_000, 2_000_000);
+    let t0 = Instant::now();
+    e.on_receiver_report(t0, 0, RTT, 700_000);
+    let before = e.estimate_bps();
+    // A queue of 30 ms: the next report does not grow the estimate.
+    e.on_queue_delay(t0 + S * 7 / 10, Duration::from_millis(30), Some(640_000));
+    e.on_receiver_report(t0 + S, 0, RTT, 700_000);
+    assert_eq!(e.estimate_bps(), before);
+    assert_eq!(e.observed().queue, Some(Duration::from_millis(30)));
+    // 70 ms: cut to 85 % of the 600 kbit/s that arrived.
+    e.on_queue_delay(t0 + S + S / 10, Duration::from_millis(70), Some(600_000));
+    assert_eq!(e.estimate_bps(), 510_000);
+    // The queue is still draining 100 ms later: no second cut that soon.
+    e.on_queue_delay(t0 + S + S / 5, Duration::from_millis(65), Some(600_000));
+    assert_eq!(e.estimate_bps(), 510_000);
+    // Drained: growth resumes, multiplicative up to 90 % of the 600 k level, additive after.
+    let mut t = t0 + 2 * S;
+    e.on_queue_delay(t, Duration::ZERO, Some(510_000));
+    for _ in 0..5 {
+        t += S;
+        e.on_receiver_report(t, 0, RTT, e.estimate_bps());
+    }
+    let grown = e.estimate_bps();
+    // 510 k → 595 k (two seconds at 8 %), then about 3 % a second.
+    assert!((640_000..=690_000).contains(&grown), "{grown}");
+}
+
+#[test]
+fn a_queue_without_a_known_rate_cuts_by_15_percent() {
+    let mut e = Estimator::new(400_000, 50_000, 2_000_000);
+    let t0 = Instant::now();
+    e.on_queue_delay(t0, Duration::from_millis(100), None);
+    assert_eq!(e.estimate_bps(), 340_000);
+    // A rate that arrived above the estimate does not raise it.
+    e.on_queue_delay(t0 + 2 * S, Duration::from_millis(100), Some(900_000));
+    assert_eq!(e.estimate_bps(), 340_000);
+}

@@ -4,6 +4,7 @@
 //! [`ViewerRate`] (one per viewer, held by its video track), the video thread asks for the
 //! [`Plan`] before each picture, the daemon reads a [`RateSnapshot`] for the status.
 
+pub mod delay;
 mod estimator;
 mod target;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info};
 
+pub use delay::{DelaySample, Feedback, TransportDelay};
 pub use estimator::{Estimator, Observed};
 pub use target::{LayerShares, Limits, Plan, Target, Viewer};
 
@@ -22,6 +24,9 @@ const REPLAN_EVERY: Duration = Duration::from_millis(100);
 /// A viewer that reported before but has been silent this long is treated as congested
 /// (its reports are lost too): its estimate is cut a little every second until it reports.
 pub const FEEDBACK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Fewest packets transport-wide feedback must have told of for its loss to replace a
+/// receiver report's.
+const MIN_TRANSPORT_PACKETS: u32 = 10;
 /// Cuts larger than this share are logged at info.
 const BIG_CUT: f64 = 0.25;
 
@@ -134,6 +139,7 @@ impl RateControl {
             rate: self.clone(),
             sent_bytes: AtomicU64::new(0),
             layer,
+            transport: Mutex::new(TransportDelay::new(now)),
         }
     }
 
@@ -268,6 +274,8 @@ pub struct ViewerRate {
     rate: Arc<RateControl>,
     sent_bytes: AtomicU64,
     layer: Arc<AtomicU8>,
+    /// Its packets' transport-wide sequence numbers and what its feedback says of them.
+    transport: Mutex<TransportDelay>,
 }
 
 impl ViewerRate {
@@ -288,8 +296,22 @@ impl ViewerRate {
 
     /// A receiver report for this viewer's video: `fraction_lost` of 256, and the RTT when
     /// the report answered a sender report.
+    ///
+    /// Where the viewer sends transport-wide feedback, its count of lost packets since the
+    /// last report replaces the report's fraction (see [`TransportDelay::take_loss`]).
     pub fn receiver_report(&self, now: Instant, fraction_lost: u8, rtt: Option<Duration>) {
         let bytes = self.sent_bytes.swap(0, Ordering::Relaxed);
+        let transport = self
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_loss();
+        let fraction_lost = match transport {
+            Some((lost, total)) if total >= MIN_TRANSPORT_PACKETS => {
+                (u64::from(lost) * 256 / u64::from(total)).min(255) as u8
+            }
+            _ => fraction_lost,
+        };
         let mut s = self.rate.lock();
         if let Some(e) = s.viewers.get_mut(&self.id) {
             let dt = now
@@ -328,6 +350,32 @@ impl ViewerRate {
     /// The part of an estimate of this viewer left for video payload.
     pub fn video_share(&self, estimate_bps: u32) -> u32 {
         self.rate.limits.video_share(estimate_bps)
+    }
+
+    /// A video packet of `bytes` (headers included) leaves for this viewer now: its
+    /// transport-wide sequence number.
+    pub fn stamp_transport(&self, now: Instant, bytes: usize) -> u16 {
+        self.transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .stamp(now, bytes)
+    }
+
+    /// Transport-wide feedback from this viewer.
+    pub fn transport_feedback(&self, now: Instant, feedback: &Feedback) {
+        let sample = self
+            .transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .on_feedback(now, feedback);
+        let Some(sample) = sample else { return };
+        // What arrived is video; the estimate is for all the viewer receives.
+        let audio = self.rate.limits.audio_bps;
+        let acked = sample.acked_bps.map(|a| a.saturating_add(audio));
+        let mut s = self.rate.lock();
+        if let Some(e) = s.viewers.get_mut(&self.id) {
+            e.estimator.on_queue_delay(now, sample.queue, acked);
+        }
     }
 
     /// A REMB from this viewer (bit/s).

@@ -45,6 +45,10 @@ pub struct SessionStats {
     /// The last REMB the viewer sent, kbit/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remb_kbps: Option<u64>,
+    /// Time its video spends in queues on the path (from transport-wide feedback), ms.
+    /// Added in rtcam 0.3; absent when the viewer sends no transport-wide feedback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_ms: Option<u64>,
     /// Pictures a second this viewer is sent.
     pub viewer_fps: f64,
     /// `"all"`, or the share of pictures a thinned viewer gets: `"1/2"`, `"1/4"`, `"1/8"`.

@@ -14,6 +14,8 @@ pub struct Second {
     pub target_kbps: Option<u64>,
     pub sent_kbps: Option<u64>,
     pub rtt_ms: Option<u64>,
+    /// Queueing delay the device reads from the viewer's transport-wide feedback.
+    pub queue_ms: Option<u64>,
     pub loss_pct: Option<u64>,
     pub fps: usize,
     pub delay_p95_ms: u64,
@@ -93,6 +95,7 @@ pub fn seconds(seen: &Seen, start: Instant, secs: u64) -> Vec<Second> {
                 target_kbps: stat("target_kbps"),
                 sent_kbps: stat("sent_kbps"),
                 rtt_ms: stat("rtt_ms"),
+                queue_ms: stat("queue_ms"),
                 loss_pct: seen
                     .stats
                     .iter()
@@ -111,16 +114,17 @@ pub fn seconds(seen: &Seen, start: Instant, secs: u64) -> Vec<Second> {
 pub fn table(title: &str, rows: &[Second]) -> String {
     let dash = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
     let mut out = format!(
-        "\n{title}\n\n| s | target kbit/s | sent kbit/s | loss % | RTT ms | viewer fps | added delay p95 ms | longest gap ms |\n|---|---|---|---|---|---|---|---|\n"
+        "\n{title}\n\n| s | target kbit/s | sent kbit/s | loss % | RTT ms | queue ms | viewer fps | added delay p95 ms | longest gap ms |\n|---|---|---|---|---|---|---|---|---|\n"
     );
     for r in rows {
         out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.t,
             dash(r.target_kbps),
             dash(r.sent_kbps),
             dash(r.loss_pct),
             dash(r.rtt_ms),
+            dash(r.queue_ms),
             r.fps,
             r.delay_p95_ms,
             r.max_gap_ms
