@@ -33,7 +33,10 @@ pub fn start_device(net: &DeviceNet, dir: &std::path::Path, device: &str, video:
         .args(["--http-listen", &format!("{DEVICE_IP}:8080")])
         .arg("--config")
         .arg(&config)
-        .env("RUST_LOG", "rtcam=info,warn");
+        .env(
+            "RUST_LOG",
+            std::env::var("RTCAM_NET_LOG").unwrap_or_else(|_| "rtcam=info,warn".into()),
+        );
     Proc::spawn("rtcam demo (device namespace)", &mut cmd)
 }
 
@@ -147,7 +150,10 @@ async fn a_cap_below_the_configured_rate_then_recovery() {
     let start = watch(&v, "Cap 600 kbit/s, busy pattern, start 1500 kbit/s", 30).await;
     let below = when_target_below(&v, capped, 600);
     let s = window(&v, start, 10, 20);
-    println!("CAP 600: target below the cap after {below:?}; {s:?}");
+    println!(
+        "CAP 600: target below the cap after {below:?}; {s:?}\n{}",
+        net.qdisc_stats()
+    );
     assert!(
         below.is_some_and(|t| t <= Duration::from_secs(10)),
         "{below:?}"

@@ -161,8 +161,8 @@ impl TransportDelay {
     }
 
     /// Packets reported lost and reported at all since the last call (`None` when no
-    /// feedback told of any): the loss as transport-wide feedback sees it, which, unlike a
-    /// receiver report's fraction, does not depend on how the viewer unwraps sequence
+    /// feedback told of any): every first transmission lost, before any resend. Unlike a
+    /// receiver report's fraction it does not depend on how the viewer unwraps RTP sequence
     /// numbers (webrtc-rs 0.17 reads a resent packet from before a wrap as a jump of 65 000
     /// packets, and reports nearly all of them lost).
     pub fn take_loss(&mut self) -> Option<(u32, u32)> {

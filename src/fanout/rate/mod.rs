@@ -297,8 +297,11 @@ impl ViewerRate {
     /// A receiver report for this viewer's video: `fraction_lost` of 256, and the RTT when
     /// the report answered a sender report.
     ///
-    /// Where the viewer sends transport-wide feedback, its count of lost packets since the
-    /// last report replaces the report's fraction (see [`TransportDelay::take_loss`]).
+    /// Where the viewer sends transport-wide feedback, the report cannot claim more loss than
+    /// the feedback showed since the last report (see [`TransportDelay::take_loss`]). The
+    /// report's fraction is what is left after retransmission, the feedback's is every first
+    /// transmission lost, so normally the report is the lower one and counts; a report above
+    /// the feedback is a viewer's miscount.
     pub fn receiver_report(&self, now: Instant, fraction_lost: u8, rtt: Option<Duration>) {
         let bytes = self.sent_bytes.swap(0, Ordering::Relaxed);
         let transport = self
@@ -306,12 +309,20 @@ impl ViewerRate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take_loss();
+        let reported = fraction_lost;
         let fraction_lost = match transport {
             Some((lost, total)) if total >= MIN_TRANSPORT_PACKETS => {
-                (u64::from(lost) * 256 / u64::from(total)).min(255) as u8
+                fraction_lost.min((u64::from(lost) * 256 / u64::from(total)).min(255) as u8)
             }
             _ => fraction_lost,
         };
+        debug!(
+            id = self.id,
+            report_loss = reported,
+            feedback_lost = transport.map(|t| t.0),
+            feedback_packets = transport.map(|t| t.1),
+            "receiver report"
+        );
         let mut s = self.rate.lock();
         if let Some(e) = s.viewers.get_mut(&self.id) {
             let dt = now

@@ -100,3 +100,32 @@ fn only_viewers_that_report_count_and_silence_is_congestion() {
     );
     drop(standby);
 }
+
+#[test]
+fn a_report_claiming_more_loss_than_the_feedback_showed_is_not_believed() {
+    let rc = RateControl::new(limits(), true);
+    let mut now = Instant::now();
+    let v = rc.join("v", now);
+    second(&v, &mut now, 1000, 0);
+    let before = v.estimate_and_rtt().0;
+    // 100 packets sent; the viewer's feedback has 98 of them, its report says 89 % lost
+    // (webrtc-rs' miscount across a sequence-number wrap).
+    let seqs: Vec<u16> = (0..100).map(|_| v.stamp_transport(now, 1200)).collect();
+    let arrivals = (0..100)
+        .map(|i| (i % 50 != 7).then_some(i64::from(i) * 10_000))
+        .collect();
+    v.transport_feedback(
+        now,
+        &Feedback {
+            base_seq: seqs[0],
+            arrivals,
+        },
+    );
+    second(&v, &mut now, 1000, 228);
+    let after = v.estimate_and_rtt().0;
+    assert!(after >= before, "{before} → {after}");
+    assert_eq!(rc.snapshot().viewers[0].observed.loss, 5.0 / 256.0);
+    // Without feedback the report counts as it is.
+    second(&v, &mut now, 1000, 228);
+    assert!(v.estimate_and_rtt().0 < after / 2);
+}
