@@ -347,7 +347,7 @@ mod tests {
     #[test]
     fn webrtc_rs_feedback_round_trips_through_the_wire() {
         use webrtc::interceptor::twcc::Recorder;
-        use webrtc::util::{Marshal, Unmarshal};
+        use webrtc::util::Unmarshal;
         // Arrivals with small, large and negative gaps, as a loaded viewer records them.
         let gaps = [
             0i64, 300, 70_000, 250, -2_000, 500, 90_000, 0, 1_000, 64_000,
