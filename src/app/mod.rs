@@ -91,14 +91,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if config.audio.enabled {
         limits = limits.with_audio(config.audio.bitrate_kbps);
     }
+    let video = open::video(&config, clock.clone())?;
+    if matches!(video, crate::capture::VideoInput::H264(_)) {
+        limits.second_stream = false; // passed through: there is no encoder to run twice
+    }
     let rate = RateControl::new(limits, config.video.adapt_bitrate);
-    let fanout = Fanout::start(
-        open::video(&config, clock.clone())?,
-        h264,
-        rate,
-        audio,
-        clock,
-    )?;
+    let fanout = Fanout::start(video, h264, rate, audio, clock)?;
 
     // Talkback only makes sense with an audio m-line to receive it on.
     let talkback = match crate::talkback::open_sink(&config.audio.talkback_target()?)? {
@@ -118,7 +116,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         &config.webrtc,
         fanout.video.clone(),
         fanout.audio_track.clone(),
-        fanout.keyframes.clone(),
         peer_tx.clone(),
         viewer_audio,
     )?);

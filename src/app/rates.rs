@@ -30,6 +30,7 @@ pub fn rate_info(s: &RateSnapshot) -> RateInfo {
         adaptive: s.adaptive,
         target_kbps: kbps(s.target_bps),
         fps: round2(s.fps),
+        second_stream_kbps: s.low.map(|(bps, _)| kbps(bps)),
         viewers: s
             .viewers
             .iter()
@@ -38,6 +39,7 @@ pub fn rate_info(s: &RateSnapshot) -> RateInfo {
                 loss: round2(v.observed.loss),
                 rtt_ms: rtt_ms(v),
                 fps: round2(v.fps),
+                second_stream: v.on_low,
             })
             .collect(),
     }
@@ -55,6 +57,7 @@ pub fn session_stats(s: &RateSnapshot, v: &ViewerRateSnapshot) -> SessionStats {
         rtt_ms: rtt_ms(v),
         remb_kbps: v.observed.remb_bps.map(|b| b.div_ceil(1000)),
         queue_ms: v.observed.queue.map(|d| d.as_millis() as u64),
+        second_stream_kbps: s.low.filter(|_| v.on_low).map(|(bps, _)| kbps(bps)),
         viewer_fps: round2(v.fps),
         layers: if share <= 1 {
             "all".into()
@@ -80,6 +83,7 @@ pub fn worth_publishing(old: Option<&RateInfo>, new: &RateInfo) -> bool {
         || old.adaptive != new.adaptive
         || old.viewers.len() != new.viewers.len()
         || fps(old) != fps(new)
+        || old.second_stream_kbps.is_some() != new.second_stream_kbps.is_some()
 }
 
 impl Daemon {
@@ -112,6 +116,7 @@ mod tests {
             adaptive: true,
             target_bps: 812_345,
             fps: 30.0,
+            low: None,
             viewers: vec![ViewerRateSnapshot {
                 session: "s1".into(),
                 estimate_bps: 300_000,
@@ -124,6 +129,7 @@ mod tests {
                 },
                 layer: 0,
                 fps: viewer_fps,
+                on_low: false,
             }],
         }
     }
@@ -139,6 +145,15 @@ mod tests {
         assert_eq!(stats.layers, "1/4");
         assert_eq!(stats.remb_kbps, Some(351));
         assert_eq!(stats.queue_ms, Some(31));
+        assert_eq!(stats.second_stream_kbps, None);
+        let mut second = snapshot(30.0);
+        second.low = Some((251_000, 30.0));
+        second.viewers[0].on_low = true;
+        let v = &second.viewers[0];
+        assert_eq!(session_stats(&second, v).second_stream_kbps, Some(251));
+        assert_eq!(rate_info(&second).second_stream_kbps, Some(251));
+        assert!(rate_info(&second).viewers[0].second_stream);
+        assert!(worth_publishing(Some(&info), &rate_info(&second)));
         assert_eq!(session_stats(&snapshot(30.0), &s.viewers[0]).layers, "1/4");
         let whole = snapshot(30.0);
         assert_eq!(session_stats(&whole, &whole.viewers[0]).layers, "all");

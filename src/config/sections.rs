@@ -104,6 +104,11 @@ pub struct VideoConfig {
     /// Temporal layers (1..=4): with 3, a viewer on a slow link is sent every second or fourth
     /// picture instead of slowing everyone down (4: also every eighth). Default 3.
     pub temporal_layers: u8,
+    /// A viewer far slower than the others (below half the fastest) gets a second encode of
+    /// the same pictures at the rate its link carries, while it watches (more CPU: a second
+    /// encoder, often at half size); `false` thins it with temporal layers only (few
+    /// pictures). Default true.
+    pub second_stream: bool,
     /// Seconds between periodic keyframes. Default 2.
     pub keyframe_interval_s: u32,
 }
@@ -267,6 +272,7 @@ impl Default for VideoConfig {
             max_bitrate_kbps: 0,
             adapt_bitrate: true,
             temporal_layers: 3,
+            second_stream: true,
             keyframe_interval_s: 2,
         }
     }

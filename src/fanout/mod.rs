@@ -49,8 +49,9 @@ use track::VideoTracks;
 /// Longest [`Fanout::stop`] waits for the capture threads.
 pub const STOP_WAIT: Duration = Duration::from_millis(700);
 
-/// Encoded video frames waiting for the track writer.
-pub const VIDEO_QUEUE: usize = 4;
+/// Encoded video units waiting for the track writer (two a picture while the second stream
+/// runs).
+pub const VIDEO_QUEUE: usize = 6;
 /// Encoded audio packets waiting for the track writer (160 ms).
 pub const AUDIO_QUEUE: usize = 8;
 
@@ -110,7 +111,8 @@ impl Fanout {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EncodeError> {
         let keyframes = Arc::new(KeyframeRequests::default());
-        let video_tracks = VideoTracks::new(rate.clone(), keyframes.clone());
+        let low_keyframes = Arc::new(KeyframeRequests::default());
+        let video_tracks = VideoTracks::new(rate.clone(), keyframes.clone(), low_keyframes.clone());
         let stats = Arc::new(FanoutStats::default());
         let active_viewers = Arc::new(AtomicUsize::new(0));
         let stop = Stop::new();
@@ -123,12 +125,18 @@ impl Fanout {
         );
         match video {
             VideoInput::Raw(source) => {
+                let main = video::StreamEncoder::new(
+                    encoders::Encoders::new(H264Encoder::new(h264)?),
+                    keyframes.clone(),
+                    track::Stream::Main,
+                );
                 let ctx = video::VideoThread {
                     source,
-                    encoders: encoders::Encoders::new(H264Encoder::new(h264)?),
+                    main,
+                    low_settings: rate.second_stream().then_some(h264),
+                    low_keyframes,
                     out,
                     clock: clock.clone(),
-                    keyframes: keyframes.clone(),
                     rate: rate.clone(),
                     stats: stats.clone(),
                     active: active_viewers.clone(),

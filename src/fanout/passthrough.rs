@@ -11,6 +11,7 @@ use tracing::info;
 use super::keyframe::KeyframeRequests;
 use super::retry::CaptureRetry;
 use super::sample::{SampleOut, Sent};
+use super::track::Stream;
 use super::FanoutStats;
 use crate::capture::H264Source;
 use crate::clock::{Clock, Stop};
@@ -69,7 +70,10 @@ impl PassthroughThread {
                 self.stats.video_keyframes.fetch_add(1, Ordering::Relaxed);
                 self.keyframes.note_keyframe(now);
             }
-            match self.out.send_video(au.data, duration, 0, au.keyframe) {
+            match self
+                .out
+                .send_video(au.data, duration, 0, au.keyframe, Stream::Main)
+            {
                 Sent::Queued => {
                     self.stats
                         .video_frames_encoded

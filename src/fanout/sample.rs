@@ -10,7 +10,7 @@ use tracing::debug;
 use webrtc::media::Sample;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
-use super::track::{VideoTracks, VideoUnit};
+use super::track::{Stream, VideoTracks, VideoUnit};
 
 /// What the capture threads hand to the track writers.
 pub(super) struct EncodedSample {
@@ -20,6 +20,8 @@ pub(super) struct EncodedSample {
     pub temporal_id: u8,
     /// Whether a video unit is an IDR.
     pub keyframe: bool,
+    /// Which encode a video unit comes from.
+    pub stream: Stream,
 }
 
 /// Where a writer sends.
@@ -56,22 +58,24 @@ impl SampleOut {
 
     /// Offers a sample without waiting: capture never waits on the network.
     pub fn send(&self, data: bytes::Bytes, duration: Duration) -> Sent {
-        self.send_video(data, duration, 0, false)
+        self.send_video(data, duration, 0, false, Stream::Main)
     }
 
-    /// Offers a video unit of temporal layer `temporal_id`.
+    /// Offers a video unit of temporal layer `temporal_id` from `stream`.
     pub fn send_video(
         &self,
         data: bytes::Bytes,
         duration: Duration,
         temporal_id: u8,
         keyframe: bool,
+        stream: Stream,
     ) -> Sent {
         let sample = EncodedSample {
             data,
             duration,
             temporal_id,
             keyframe,
+            stream,
         };
         match self.tx.try_send(sample) {
             Ok(()) => Sent::Queued,
@@ -100,6 +104,7 @@ async fn write_samples(to: Destination, mut rx: mpsc::Receiver<EncodedSample>, k
                     duration: s.duration,
                     temporal_id: s.temporal_id,
                     keyframe: s.keyframe,
+                    stream: s.stream,
                 };
                 tracks.write(&unit).await;
             }

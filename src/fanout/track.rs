@@ -33,20 +33,30 @@ use super::resend::Resender;
 /// RTP payload size (what webrtc-rs uses: fits any path's MTU with SRTP and extensions).
 const RTP_MTU: usize = 1200;
 
+/// Which encode a unit comes from: the main one, or the second one for slow viewers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stream {
+    #[default]
+    Main = 0,
+    Low = 1,
+}
+
 /// One encoded access unit on its way to the viewers.
 pub struct VideoUnit {
     pub data: Bytes,
     pub duration: Duration,
     pub temporal_id: u8,
     pub keyframe: bool,
+    pub stream: Stream,
 }
 
-/// Every viewer's video track, fed from one packetizer.
+/// Every viewer's video track, fed from one packetizer per stream.
 pub struct VideoTracks {
-    packetizer: Mutex<Box<dyn Packetizer + Send + Sync>>,
+    packetizers: [Mutex<Box<dyn Packetizer + Send + Sync>>; 2],
     viewers: Mutex<Vec<Weak<ViewerTrack>>>,
     rate: Arc<RateControl>,
-    keyframes: Arc<KeyframeRequests>,
+    /// Keyframe requests per stream.
+    keyframes: [Arc<KeyframeRequests>; 2],
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,20 +65,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl VideoTracks {
-    pub fn new(rate: Arc<RateControl>, keyframes: Arc<KeyframeRequests>) -> Arc<Self> {
-        let packetizer = webrtc::rtp::packetizer::new_packetizer(
-            RTP_MTU,
-            0, // payload type and SSRC are each viewer's
-            0,
-            Box::<webrtc::rtp::codecs::h264::H264Payloader>::default(),
-            Box::new(webrtc::rtp::sequence::new_random_sequencer()),
-            90_000,
-        );
+    /// `keyframes` are the main stream's requests, `low_keyframes` the second stream's.
+    pub fn new(
+        rate: Arc<RateControl>,
+        keyframes: Arc<KeyframeRequests>,
+        low_keyframes: Arc<KeyframeRequests>,
+    ) -> Arc<Self> {
+        let packetizer = || -> Mutex<Box<dyn Packetizer + Send + Sync>> {
+            Mutex::new(Box::new(webrtc::rtp::packetizer::new_packetizer(
+                RTP_MTU,
+                0, // payload type and SSRC are each viewer's
+                0,
+                Box::<webrtc::rtp::codecs::h264::H264Payloader>::default(),
+                Box::new(webrtc::rtp::sequence::new_random_sequencer()),
+                90_000,
+            )))
+        };
         Arc::new(Self {
-            packetizer: Mutex::new(Box::new(packetizer)),
+            packetizers: [packetizer(), packetizer()],
             viewers: Mutex::new(Vec::new()),
             rate,
-            keyframes,
+            keyframes: [keyframes, low_keyframes],
         })
     }
 
@@ -93,7 +110,8 @@ impl VideoTracks {
     /// Packetizes `unit` once and hands it to every viewer.
     pub async fn write(&self, unit: &VideoUnit) {
         let samples = (unit.duration.as_secs_f64() * 90_000.0) as u32;
-        let packets = match lock(&self.packetizer).packetize(&unit.data, samples) {
+        let packetizer = &self.packetizers[unit.stream as usize];
+        let packets = match lock(packetizer).packetize(&unit.data, samples) {
             Ok(p) => p,
             Err(e) => {
                 debug!(cause = %e, "packetizing video failed; unit dropped");
@@ -128,13 +146,21 @@ struct SendState {
     layer: u8,
     /// A picture was dropped (the queue was full): nothing more until an IDR.
     waiting_for_idr: bool,
+    /// The stream forwarded; another one is switched to at its next IDR.
+    stream: Stream,
+    /// Added to the stream's RTP timestamps, so they run on across a switch.
+    ts_offset: u32,
+    /// The last unit forwarded: its timestamp (as sent) and duration (90 kHz).
+    last_ts: Option<(u32, u32)>,
+    /// When an IDR of the stream this viewer should switch to was asked for.
+    switch_asked: Option<(Stream, Instant)>,
 }
 
 /// One viewer's video: implements webrtc-rs' [`TrackLocal`] for its one binding.
 pub struct ViewerTrack {
     session: String,
     rate: ViewerRate,
-    keyframes: Arc<KeyframeRequests>,
+    keyframes: [Arc<KeyframeRequests>; 2],
     binding: Mutex<Option<Arc<Binding>>>,
     state: Mutex<SendState>,
     resender: Mutex<Resender>,
@@ -147,6 +173,19 @@ impl ViewerTrack {
     /// This viewer's rate control handle (where its RTCP goes).
     pub fn rate(&self) -> &ViewerRate {
         &self.rate
+    }
+
+    /// A keyframe request from this viewer (PLI/FIR), for the stream it is sent.
+    pub fn request_keyframe(&self, now: Instant) {
+        let stream = lock(&self.state).stream;
+        self.keyframes[stream as usize].request_from(self.rate.id(), now);
+    }
+
+    /// The viewer is gone: its pending keyframe requests go with it.
+    pub fn forget_keyframes(&self) {
+        for k in &self.keyframes {
+            k.forget(self.rate.id());
+        }
     }
 
     /// The SSRC its video is sent under, once negotiated.
@@ -188,6 +227,9 @@ impl ViewerTrack {
             * pacer::QUEUE_LIMIT.as_secs_f64();
         let queued = self.queued.load(Ordering::Relaxed) as f64;
         let mut s = lock(&self.state);
+        if unit.stream != s.stream && !self.switch_to(&mut s, packets, unit) {
+            return;
+        }
         if unit.temporal_id == 0 {
             s.layer = self.rate.max_layer();
         }
@@ -204,12 +246,17 @@ impl ViewerTrack {
                 debug!(session = %self.session, queued_bytes = queued as u64, "viewer's queue full: picture dropped, IDR requested");
             }
             s.waiting_for_idr = true;
-            self.keyframes.request_from(self.rate.id(), Instant::now());
+            self.keyframes[s.stream as usize].request_from(self.rate.id(), Instant::now());
             return;
         }
         s.waiting_for_idr = false;
         let first = s.seq;
         s.seq = s.seq.wrapping_add(packets.len() as u16);
+        let offset = s.ts_offset;
+        let ts = packets
+            .first()
+            .map_or(0, |p| p.header.timestamp.wrapping_add(offset));
+        s.last_ts = Some((ts, (unit.duration.as_secs_f64() * 90_000.0) as u32));
         drop(s);
         let mut out = Vec::with_capacity(packets.len());
         let mut resender = lock(&self.resender);
@@ -218,6 +265,7 @@ impl ViewerTrack {
             pkt.header.ssrc = binding.ssrc;
             pkt.header.payload_type = binding.payload_type;
             pkt.header.sequence_number = first.wrapping_add(i as u16);
+            pkt.header.timestamp = pkt.header.timestamp.wrapping_add(offset);
             if let Some((id, mid)) = &binding.mid {
                 let _ = pkt.header.set_extension(*id, mid.clone());
             }
@@ -227,6 +275,41 @@ impl ViewerTrack {
         drop(resender);
         self.rate.note_sent(bytes);
         self.enqueue(out);
+    }
+
+    /// A unit of another stream than the one forwarded: whether to switch to it now. Only
+    /// to the stream the rate control wants for this viewer, and only at one of its IDRs
+    /// (asked for once a second until it comes); the timestamps then continue from the
+    /// last unit sent, one picture later.
+    fn switch_to(&self, s: &mut SendState, packets: &[Packet], unit: &VideoUnit) -> bool {
+        let wanted = if self.rate.wants_low() {
+            Stream::Low
+        } else {
+            Stream::Main
+        };
+        if unit.stream != wanted {
+            return false;
+        }
+        let now = Instant::now();
+        if !unit.keyframe {
+            let due = s.switch_asked.map_or(true, |(to, at)| {
+                to != wanted || now.saturating_duration_since(at) >= Duration::from_secs(1)
+            });
+            if due {
+                self.keyframes[wanted as usize].request_from(self.rate.id(), now);
+                s.switch_asked = Some((wanted, now));
+            }
+            return false;
+        }
+        let first = packets.first().map_or(0, |p| p.header.timestamp);
+        s.ts_offset = s.last_ts.map_or(0, |(ts, samples)| {
+            ts.wrapping_add(samples.max(1)).wrapping_sub(first)
+        });
+        debug!(session = %self.session, stream = ?wanted, "viewer's video switched stream");
+        s.stream = wanted;
+        s.switch_asked = None;
+        s.waiting_for_idr = false;
+        true
     }
 
     /// The viewer lost `seqs` (a NACK): resends what the history and the budget allow.

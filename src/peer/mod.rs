@@ -30,8 +30,8 @@ use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
 use crate::config::WebrtcConfig;
+use crate::fanout::codecs;
 use crate::fanout::track::{VideoTracks, ViewerTrack};
-use crate::fanout::{codecs, KeyframeRequests};
 
 /// Errors from the WebRTC layer, with the session they concern.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,6 @@ pub struct PeerFactory {
     rtc_config: RTCConfiguration,
     video: Arc<VideoTracks>,
     audio: Option<Arc<TrackLocalStaticSample>>,
-    keyframes: Arc<KeyframeRequests>,
     events: mpsc::Sender<PeerEvent>,
     gather_timeout: Duration,
     talkback: Option<Arc<dyn ViewerAudio>>,
@@ -115,7 +114,6 @@ impl PeerFactory {
         config: &WebrtcConfig,
         video: Arc<VideoTracks>,
         audio: Option<Arc<TrackLocalStaticSample>>,
-        keyframes: Arc<KeyframeRequests>,
         events: mpsc::Sender<PeerEvent>,
         talkback: Option<Arc<dyn ViewerAudio>>,
     ) -> Result<Self, PeerError> {
@@ -166,7 +164,6 @@ impl PeerFactory {
             rtc_config,
             video,
             audio,
-            keyframes,
             events,
             gather_timeout: Duration::from_millis(config.ice_gather_timeout_ms),
             talkback,

@@ -47,12 +47,7 @@ impl PeerFactory {
             .add_track(video.clone())
             .await
             .map_err(step(session, "add video track"))?;
-        tokio::spawn(read_video_rtcp(
-            sender,
-            video,
-            self.keyframes.clone(),
-            session.to_string(),
-        ));
+        tokio::spawn(read_video_rtcp(sender, video, session.to_string()));
         if let Some(audio) = &self.audio {
             let sender = pc
                 .add_track(audio.clone())

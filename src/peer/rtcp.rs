@@ -27,7 +27,6 @@ use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
 
 use crate::fanout::rate::{delay, Feedback};
 use crate::fanout::track::ViewerTrack;
-use crate::fanout::KeyframeRequests;
 
 /// Longest round trip believed.
 pub const MAX_RTT: Duration = Duration::from_secs(10);
@@ -165,10 +164,8 @@ pub(super) fn rtt(now_middle: u32, last_sender_report: u32, delay: u32) -> Optio
 pub(super) async fn read_video_rtcp(
     sender: Arc<RTCRtpSender>,
     track: Arc<ViewerTrack>,
-    keyframes: Arc<KeyframeRequests>,
     session: String,
 ) {
-    let id = track.rate().id();
     while let Ok((packets, _)) = sender.read_rtcp().await {
         let Some(ssrc) = track.ssrc() else { continue };
         let now = Instant::now();
@@ -176,7 +173,7 @@ pub(super) async fn read_video_rtcp(
             match signal {
                 Signal::Keyframe(kind) => {
                     debug!(%session, kind, "keyframe requested");
-                    keyframes.request_from(id, now);
+                    track.request_keyframe(now);
                 }
                 Signal::Report {
                     fraction_lost,
@@ -192,7 +189,7 @@ pub(super) async fn read_video_rtcp(
             }
         }
     }
-    keyframes.forget(id);
+    track.forget_keyframes();
 }
 
 /// Reads (and drops) the audio sender's RTCP: the interceptors need it read.

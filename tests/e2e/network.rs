@@ -7,7 +7,8 @@
 //!   cap, the stream keeps its rate, and recovers to the maximum once the cap is lifted; the
 //!   same run without adaptation is printed for contrast;
 //! - 3 % random loss: the rate holds;
-//! - two viewers, one capped at 300 kbit/s: the other keeps its rate, the capped one is thinned;
+//! - two viewers, one capped at 300 kbit/s: the other keeps its rate, the capped one gets a
+//!   second stream (or, with `second_stream = false`, is thinned);
 //! - headless Chromium behind the 600 kbit/s cap: its receiver reports and transport-wide
 //!   feedback drive it.
 
@@ -216,57 +217,90 @@ async fn three_percent_random_loss_keeps_the_rate() {
     assert!(device.terminate());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_viewer_is_thinned_and_the_fast_one_keeps_its_rate() {
-    if !support::netns::enter(
-        module_path!(),
-        "a_slow_viewer_is_thinned_and_the_fast_one_keeps_its_rate",
-    ) {
-        return;
-    }
+/// Two viewers, the second capped at 300 kbit/s; with `second_stream` on it gets an encode
+/// of its own, else it is thinned. Returns the free and the slow viewer's windows.
+async fn two_viewers(name: &str, second_stream: bool) -> (Summary, Summary, serde_json::Value) {
     let net = DeviceNet::new();
-    let dir = std::env::temp_dir().join("rtcam-net-two");
+    let dir = std::env::temp_dir().join(format!("rtcam-net-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let video = "pattern = \"busy\"\nbitrate_kbps = 1500\nmin_bitrate_kbps = 100";
-    let mut device = start_device(&net, &dir, "two", video);
+    let video = format!(
+        "pattern = \"busy\"\nbitrate_kbps = 1500\nmin_bitrate_kbps = 100\nsecond_stream = {second_stream}"
+    );
+    let mut device = start_device(&net, &dir, name, &video);
     // 300 kbit/s to the second viewer's address only, with 150 ms of buffer.
     net.cap_to(VIEWER_IPS[1], 300, 300_000 / 8 * 150 / 1000);
-    let free = join("two", 0).await;
-    let slow = join("two", 1).await;
+    let free = join(name, 0).await;
+    let slow = join(name, 1).await;
     let start = Instant::now();
     tokio::time::sleep(Duration::from_secs(30)).await;
-    for (name, v) in [("free", &free), ("slow", &slow)] {
+    for (which, v) in [("free", &free), ("slow", &slow)] {
         let rows = seconds(&v.seen.lock().unwrap(), start, 30);
-        println!("{}", table(&format!("Two viewers: the {name} one"), &rows));
+        let title = format!("Two viewers (second stream {second_stream}): the {which} one");
+        println!("{}", table(&title, &rows));
     }
     let (f, s) = (window(&free, start, 10, 20), window(&slow, start, 10, 20));
-    let layers = slow
+    let stats = slow
         .seen
         .lock()
         .unwrap()
         .stats
         .last()
-        .map(|(_, v)| v["layers"].clone());
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let target = last_target(&free);
     println!(
-        "TWO VIEWERS: target {target} kbit/s; free {f:?}; slow {s:?} layers {layers:?}\n{}",
+        "TWO VIEWERS (second stream {second_stream}): target {target} kbit/s; free {f:?}; slow {s:?}; slow's stats {stats}\n{}",
         net.qdisc_stats()
     );
-    // Issue #11 asks for ≥ 28 fps; measured 29.2–29.5.
+    // Issue #11 asks for ≥ 28 fps; measured 29.2–29.7.
     assert!(f.fps >= 26.0, "the free viewer keeps its rate: {f:?}");
     assert!(target >= 1000, "and its bitrate: {target} kbit/s");
-    // Every fourth picture of a 1 Mbit/s stream does not fit 300 kbit/s: the slow viewer
-    // gets what passes (about one picture a second), with no queue building up.
-    assert!(s.fps >= 0.2, "the slow viewer keeps decoding: {s:?}");
-    assert!(s.delay_p95_ms <= 400, "{s:?}");
-    assert_ne!(
-        layers,
-        Some(serde_json::json!("all")),
-        "the slow viewer is thinned"
-    );
     free.hangup().await;
     slow.hangup().await;
     assert!(device.terminate());
+    (f, s, stats)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_viewer_gets_a_second_stream_and_the_fast_one_keeps_its_rate() {
+    if !support::netns::enter(
+        module_path!(),
+        "a_slow_viewer_gets_a_second_stream_and_the_fast_one_keeps_its_rate",
+    ) {
+        return;
+    }
+    let (_, slow, stats) = two_viewers("two", true).await;
+    assert!(
+        stats["second_stream_kbps"]
+            .as_u64()
+            .is_some_and(|k| k < 300),
+        "the slow viewer is sent the second stream, under its cap: {stats}"
+    );
+    // Measured 21.5–23.7 fps, p95 159–207 ms (every picture, at the rate its link carries).
+    assert!(slow.fps >= 15.0, "{slow:?}");
+    assert!(slow.delay_p95_ms <= 300, "{slow:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_second_stream_a_slow_viewer_is_thinned() {
+    if !support::netns::enter(
+        module_path!(),
+        "without_a_second_stream_a_slow_viewer_is_thinned",
+    ) {
+        return;
+    }
+    let (_, slow, stats) = two_viewers("thin", false).await;
+    // Every fourth picture of a 1 Mbit/s stream does not fit 300 kbit/s: the slow viewer
+    // gets what passes (about one picture a second; measured 0.55–1 fps, p95 194–418 ms over
+    // about ten pictures), with no queue building up (that would be seconds).
+    assert!(slow.fps >= 0.2, "the slow viewer keeps decoding: {slow:?}");
+    assert!(slow.delay_p95_ms <= 800, "{slow:?}");
+    assert_ne!(
+        stats["layers"],
+        serde_json::json!("all"),
+        "thinned: {stats}"
+    );
+    assert!(stats.get("second_stream_kbps").is_none(), "{stats}");
 }
 
 #[test]

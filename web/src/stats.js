@@ -83,7 +83,10 @@ export function formatStats(s, latency, lastStamp, device) {
     lines.push(`device      ${fmt(device.target_kbps, 0, ' kbit/s')} at ${fmt(device.fps, 0, ' fps')}`);
     const queue = typeof device.queue_ms === 'number' ? `, queued ${fmt(device.queue_ms, 0, ' ms')}` : '';
     lines.push(`your link   ${fmt(device.estimate_kbps, 0, ' kbit/s')}, loss ${fmt(100 * (device.loss ?? 0), 0, ' %')}${queue}`);
-    lines.push(`you get     ${fmt(device.viewer_fps, 1, ' fps')}${thinned}`);
+    const second = typeof device.second_stream_kbps === 'number'
+      ? ` (a second stream for your link, ${fmt(device.second_stream_kbps, 0, ' kbit/s')})`
+      : '';
+    lines.push(`you get     ${fmt(device.viewer_fps, 1, ' fps')}${thinned}${second}`);
   }
   // Only a synthetic (stamped) picture has these; a real camera's has not.
   if (lastStamp) {

@@ -25,4 +25,6 @@ test("the device's target, this viewer's estimate and thinning are shown", () =>
   assert.match(text, /you get +7\.5 fps \(1\/4 of the pictures\)/);
   const whole = formatStats(sample, null, null, { ...device, layers: 'all', viewer_fps: 30 });
   assert.match(whole, /you get +30\.0 fps$/m);
+  const second = formatStats(sample, null, null, { ...device, layers: 'all', viewer_fps: 30, second_stream_kbps: 180 });
+  assert.match(second, /you get +30\.0 fps \(a second stream for your link, 180 kbit\/s\)$/m);
 });

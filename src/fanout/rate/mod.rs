@@ -7,9 +7,10 @@
 pub mod delay;
 mod estimator;
 mod target;
+mod viewer;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,8 @@ use tracing::{debug, info};
 
 pub use delay::{DelaySample, Feedback, TransportDelay};
 pub use estimator::{Estimator, Observed};
-pub use target::{LayerShares, Limits, Plan, Target, Viewer};
+pub use target::{LayerShares, Limits, LowPlan, Plan, Target, Viewer};
+pub use viewer::ViewerRate;
 
 /// How often the plan is recomputed at most.
 const REPLAN_EVERY: Duration = Duration::from_millis(100);
@@ -41,6 +43,8 @@ pub struct ViewerRateSnapshot {
     pub layer: u8,
     /// Pictures a second it receives.
     pub fps: f64,
+    /// Whether it is sent the second stream.
+    pub on_low: bool,
 }
 
 /// The rate control as the status shows it.
@@ -49,6 +53,8 @@ pub struct RateSnapshot {
     pub adaptive: bool,
     pub target_bps: u32,
     pub fps: f64,
+    /// The second stream's bitrate and picture rate, while it runs.
+    pub low: Option<(u32, f64)>,
     pub viewers: Vec<ViewerRateSnapshot>,
 }
 
@@ -56,6 +62,7 @@ struct Entry {
     session: String,
     estimator: Estimator,
     layer: Arc<AtomicU8>,
+    on_low: Arc<AtomicBool>,
     last_report: Instant,
     sent_bps: u32,
     /// Whether it has reported at all: a standby peer (no viewer yet) or a viewer still
@@ -90,6 +97,7 @@ impl RateControl {
             frame_divisor: 1,
             half_size: false,
             layers: Vec::new(),
+            low: None,
         };
         Arc::new(Self {
             limits,
@@ -110,6 +118,11 @@ impl RateControl {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Whether slow viewers may get a second encode.
+    pub fn second_stream(&self) -> bool {
+        self.limits.second_stream && self.adaptive
+    }
+
     fn top_layer(&self) -> u8 {
         self.limits.temporal_layers.clamp(1, 4) - 1
     }
@@ -118,6 +131,7 @@ impl RateControl {
     pub fn join(self: &Arc<Self>, session: &str, now: Instant) -> ViewerRate {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let layer = Arc::new(AtomicU8::new(self.top_layer()));
+        let on_low = Arc::new(AtomicBool::new(false));
         let start = self.lock().target.current_bps();
         let entry = Entry {
             session: session.to_string(),
@@ -128,6 +142,7 @@ impl RateControl {
                 self.limits.total_for(self.limits.max_bps),
             ),
             layer: layer.clone(),
+            on_low: on_low.clone(),
             last_report: now,
             sent_bps: 0,
             reported: false,
@@ -139,6 +154,7 @@ impl RateControl {
             rate: self.clone(),
             sent_bytes: AtomicU64::new(0),
             layer,
+            on_low,
             transport: Mutex::new(TransportDelay::new(now)),
         }
     }
@@ -201,8 +217,20 @@ impl RateControl {
             plan.encoder_bps = self.limits.start_bps;
             plan.frame_divisor = 1;
             plan.half_size = false;
+            plan.low = None;
             for (_, layer) in plan.layers.iter_mut() {
                 *layer = self.top_layer();
+            }
+        }
+        for (id, e) in &s.viewers {
+            let low = plan.low.as_ref().is_some_and(|l| l.viewers.contains(id));
+            if e.on_low.swap(low, Ordering::Relaxed) != low {
+                let estimate_kbps = e.estimator.estimate_bps() / 1000;
+                if low {
+                    info!(session = %e.session, estimate_kbps, "viewer moves to the second stream (a slow link)");
+                } else {
+                    info!(session = %e.session, estimate_kbps, "viewer back on the main stream");
+                }
             }
         }
         for (id, layer) in &plan.layers {
@@ -243,165 +271,38 @@ impl RateControl {
         let s = self.lock();
         let fps = f64::from(self.limits.fps) / f64::from(s.plan.frame_divisor.max(1));
         let top = self.top_layer();
+        let low = s.plan.low.as_ref().map(|l| {
+            let fps = f64::from(self.limits.fps) / f64::from(l.frame_divisor.max(1));
+            (l.encoder_bps, fps)
+        });
         RateSnapshot {
             adaptive: self.adaptive,
             target_bps: s.plan.encoder_bps,
             fps,
+            low,
             viewers: s
                 .viewers
                 .values()
                 .filter(|e| e.reported)
                 .map(|e| {
                     let layer = e.layer.load(Ordering::Relaxed);
+                    let on_low = e.on_low.load(Ordering::Relaxed);
+                    let stream_fps = match low {
+                        Some((_, low_fps)) if on_low => low_fps,
+                        _ => fps,
+                    };
                     ViewerRateSnapshot {
                         session: e.session.clone(),
                         estimate_bps: e.estimator.estimate_bps(),
                         sent_bps: e.sent_bps,
                         observed: e.estimator.observed(),
                         layer,
-                        fps: fps / f64::from(1u32 << (top - layer.min(top))),
+                        fps: stream_fps / f64::from(1u32 << (top - layer.min(top))),
+                        on_low,
                     }
                 })
                 .collect(),
         }
-    }
-}
-
-/// One viewer's side of the rate control: what the peer reports and what its video track
-/// sends. Dropping it removes the viewer.
-pub struct ViewerRate {
-    id: u64,
-    rate: Arc<RateControl>,
-    sent_bytes: AtomicU64,
-    layer: Arc<AtomicU8>,
-    /// Its packets' transport-wide sequence numbers and what its feedback says of them.
-    transport: Mutex<TransportDelay>,
-}
-
-impl ViewerRate {
-    /// Its key in the rate control and in the keyframe requests.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// The highest temporal layer this viewer is sent now.
-    pub fn max_layer(&self) -> u8 {
-        self.layer.load(Ordering::Relaxed)
-    }
-
-    /// Its track sent `bytes` of RTP payload.
-    pub fn note_sent(&self, bytes: usize) {
-        self.sent_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// A receiver report for this viewer's video: `fraction_lost` of 256, and the RTT when
-    /// the report answered a sender report.
-    ///
-    /// Where the viewer sends transport-wide feedback, the report cannot claim more loss than
-    /// the feedback showed since the last report (see [`TransportDelay::take_loss`]). The
-    /// report's fraction is what is left after retransmission, the feedback's is every first
-    /// transmission lost, so normally the report is the lower one and counts; a report above
-    /// the feedback is a viewer's miscount.
-    pub fn receiver_report(&self, now: Instant, fraction_lost: u8, rtt: Option<Duration>) {
-        let bytes = self.sent_bytes.swap(0, Ordering::Relaxed);
-        let transport = self
-            .transport
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take_loss();
-        let reported = fraction_lost;
-        let fraction_lost = match transport {
-            Some((lost, total)) if total >= MIN_TRANSPORT_PACKETS => {
-                fraction_lost.min((u64::from(lost) * 256 / u64::from(total)).min(255) as u8)
-            }
-            _ => fraction_lost,
-        };
-        debug!(
-            id = self.id,
-            report_loss = reported,
-            feedback_lost = transport.map(|t| t.0),
-            feedback_packets = transport.map(|t| t.1),
-            "receiver report"
-        );
-        let mut s = self.rate.lock();
-        if let Some(e) = s.viewers.get_mut(&self.id) {
-            let dt = now
-                .saturating_duration_since(e.last_report)
-                .as_secs_f64()
-                .max(0.05);
-            // The first report: the track may have waited minutes as a standby offer, so
-            // what was sent per second since its creation means nothing.
-            let first = !e.reported;
-            e.last_report = now;
-            e.reported = true;
-            // Everything on the wire: video payload and its headers, and the audio.
-            let video = bytes as f64 * 8.0 / dt;
-            let audio = f64::from(self.rate.limits.audio_bps);
-            e.sent_bps = if bytes == 0 || first {
-                0 // nothing sent yet: unknown, not "nothing fits"
-            } else {
-                (video * 1.05 + 8_000.0 + audio).min(f64::from(u32::MAX)) as u32
-            };
-            let sent = e.sent_bps;
-            e.estimator
-                .on_receiver_report(now, fraction_lost, rtt, sent);
-        }
-    }
-
-    /// This viewer's estimate (bit/s) and last round trip.
-    pub fn estimate_and_rtt(&self) -> (u32, Option<Duration>) {
-        let s = self.rate.lock();
-        s.viewers
-            .get(&self.id)
-            .map_or((self.rate.limits.min_bps, None), |e| {
-                (e.estimator.estimate_bps(), e.estimator.observed().rtt)
-            })
-    }
-
-    /// The part of an estimate of this viewer left for video payload.
-    pub fn video_share(&self, estimate_bps: u32) -> u32 {
-        self.rate.limits.video_share(estimate_bps)
-    }
-
-    /// A video packet of `bytes` (headers included) leaves for this viewer now: its
-    /// transport-wide sequence number.
-    pub fn stamp_transport(&self, now: Instant, bytes: usize) -> u16 {
-        self.transport
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .stamp(now, bytes)
-    }
-
-    /// Transport-wide feedback from this viewer.
-    pub fn transport_feedback(&self, now: Instant, feedback: &Feedback) {
-        let sample = self
-            .transport
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .on_feedback(now, feedback);
-        let Some(sample) = sample else { return };
-        // What arrived is video; the estimate is for all the viewer receives.
-        let audio = self.rate.limits.audio_bps;
-        let acked = sample.acked_bps.map(|a| a.saturating_add(audio));
-        let mut s = self.rate.lock();
-        if let Some(e) = s.viewers.get_mut(&self.id) {
-            e.estimator.on_queue_delay(now, sample.queue, acked);
-        }
-    }
-
-    /// A REMB from this viewer (bit/s).
-    pub fn remb(&self, now: Instant, bps: u64) {
-        let mut s = self.rate.lock();
-        if let Some(e) = s.viewers.get_mut(&self.id) {
-            let sent = e.sent_bps;
-            e.estimator.on_remb(now, bps, sent);
-        }
-    }
-}
-
-impl Drop for ViewerRate {
-    fn drop(&mut self) {
-        self.rate.lock().viewers.remove(&self.id);
     }
 }
 

@@ -3,10 +3,13 @@
 //!
 //! - The encoder follows the slowest viewer that keeps up: the minimum of the estimates of
 //!   the viewers within [`THIN_BELOW`] of the fastest one.
-//! - A viewer far below the rest is **thinned** instead of lowering everyone: it is sent the
-//!   temporal layers that fit its estimate (all, every second picture, every fourth, every eighth). Only
-//!   when even the base layer does not fit does it pull the encoder down, as far as its base
-//!   layer needs. Hysteresis ([`UNTHIN_ABOVE`]) keeps a viewer near the line from flapping.
+//! - A viewer far below the rest does not lower everyone. With a **second stream**
+//!   ([`Limits::second_stream`], the default) it moves to a second encode of the same
+//!   pictures whose bitrate follows the slowest such viewer ([`Plan::low`]): every picture,
+//!   at a rate its link carries. Without one it is **thinned**: sent the temporal layers that
+//!   fit its estimate (all, every second picture, every fourth, every eighth); only when even
+//!   the base layer does not fit does it pull the encoder down, as far as its base layer
+//!   needs. Hysteresis ([`UNTHIN_ABOVE`]) keeps a viewer near the line from flapping.
 //! - Cuts apply at once; raises come at most every [`RAISE_EVERY`], by at most
 //!   [`RAISE_STEP`] each (a raise that proves wrong costs a freeze, a late one costs little).
 //! - At low bitrates the encoder gets pictures of half the width and height
@@ -35,6 +38,10 @@ pub const LOW_BITS_PER_PIXEL: f64 = 0.007;
 /// Bits per pixel and picture (at full size) under which pictures are halved in size: at
 /// 640x480x30 about 92 kbit/s, at 1280x720x30 about 276 kbit/s.
 pub const HALF_SIZE_BITS_PER_PIXEL: f64 = 0.01;
+/// The second stream halves its pictures below this many times the main stream's line (at
+/// 640x480x30 about 276 kbit/s): a slow link is better served by a smaller, sharper picture,
+/// and it costs the board a quarter of the encoding.
+pub const SECOND_STREAM_HALF_FACTOR: f64 = 3.0;
 /// The bitrate must rise this far above the halving line before the full size returns.
 pub const FULL_SIZE_HYSTERESIS: f64 = 1.6;
 
@@ -52,6 +59,8 @@ pub struct Limits {
     pub audio_bps: u32,
     /// Whether pictures may be halved in size (a raw source whose size halves evenly).
     pub scalable: bool,
+    /// Whether viewers far slower than the rest get a second encode (`video.second_stream`).
+    pub second_stream: bool,
 }
 
 impl Limits {
@@ -66,6 +75,7 @@ impl Limits {
             fps: v.fps,
             audio_bps: 0,
             scalable: crate::capture::scale::can_halve(v.width, v.height),
+            second_stream: v.second_stream,
         }
     }
 
@@ -110,6 +120,18 @@ pub struct Plan {
     pub half_size: bool,
     /// Per viewer: the highest temporal layer it is sent.
     pub layers: Vec<(u64, u8)>,
+    /// The second stream, while a viewer needs it.
+    pub low: Option<LowPlan>,
+}
+
+/// The second encode, for the viewers far slower than the rest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LowPlan {
+    pub encoder_bps: u32,
+    pub frame_divisor: u32,
+    pub half_size: bool,
+    /// The viewers it is for.
+    pub viewers: Vec<u64>,
 }
 
 /// Shares of the encoder's output per temporal layer, measured (bytes, smoothed):
@@ -151,6 +173,8 @@ pub struct Target {
     last_raise: Option<Instant>,
     thinned: Vec<u64>,
     half_size: bool,
+    /// The second stream's bitrate, last raise and size, while it runs.
+    low: Option<(u32, Option<Instant>, bool)>,
 }
 
 impl Target {
@@ -164,6 +188,7 @@ impl Target {
             last_raise: None,
             thinned: Vec::new(),
             half_size: false,
+            low: None,
         }
     }
 
@@ -186,7 +211,8 @@ impl Target {
         for v in viewers {
             let ratio = f64::from(v.estimate_bps) / f64::from(fastest.max(1));
             let thinned = self.thinned.contains(&v.id);
-            if top_layer > 0 && !thinned && ratio < THIN_BELOW {
+            let can_thin = top_layer > 0 || self.limits.second_stream;
+            if can_thin && !thinned && ratio < THIN_BELOW {
                 self.thinned.push(v.id);
             } else if thinned && ratio >= UNTHIN_ABOVE {
                 self.thinned.retain(|id| *id != v.id);
@@ -206,28 +232,43 @@ impl Target {
             .iter()
             .filter(|v| self.is_thinned(v.id))
             .map(|v| f64::from(v.estimate_bps) / base_share));
+        let second = self.limits.second_stream && !self.thinned.is_empty();
         let desired = match (keeping_up, slow) {
+            (Some(k), _) if second => Some(k),
             (Some(k), Some(s)) => Some(k.min(s.max(SLOW_VIEWER_FLOOR * k))),
             (k, s) => k.or(s),
         };
         if let Some(desired) = desired {
             let desired = (desired as u32).clamp(self.limits.min_bps, self.limits.max_bps);
-            if desired < self.current {
-                self.current = desired;
-            } else if desired > self.current
-                && self
-                    .last_raise
-                    .map_or(true, |t| now.saturating_duration_since(t) >= RAISE_EVERY)
-            {
-                let step = (f64::from(self.current) * RAISE_STEP) as u32;
-                self.current = desired.min(step.max(self.current + 1));
-                self.last_raise = Some(now);
-            }
+            (self.current, self.last_raise) = follow(now, self.current, self.last_raise, desired);
         }
+        self.low = if second {
+            let slowest = viewers
+                .iter()
+                .filter(|v| self.is_thinned(v.id))
+                .map(|v| v.estimate_bps)
+                .min()
+                .unwrap_or(0);
+            let desired = slowest.clamp(self.limits.min_bps, self.current.max(self.limits.min_bps));
+            let (bps, raised, half) = match self.low {
+                Some((bps, raised, half)) => {
+                    let (bps, raised) = follow(now, bps, raised, desired);
+                    (bps, raised, half)
+                }
+                None => (desired, Some(now), false),
+            };
+            Some((
+                bps,
+                raised,
+                self.size_for(bps, half, SECOND_STREAM_HALF_FACTOR),
+            ))
+        } else {
+            None
+        };
         let layers = viewers
             .iter()
             .map(|v| {
-                let layer = if !self.is_thinned(v.id) {
+                let layer = if !self.is_thinned(v.id) || second {
                     top_layer
                 } else {
                     // The most layers whose share of the stream fits the estimate.
@@ -240,31 +281,44 @@ impl Target {
                 (v.id, layer)
             })
             .collect();
-        let full_rate = f64::from(self.limits.pixels) * f64::from(self.limits.fps.max(1));
-        let halve_below = full_rate * HALF_SIZE_BITS_PER_PIXEL;
-        let current = f64::from(self.current);
-        if !self.limits.scalable {
-            self.half_size = false;
-        } else if !self.half_size && current < halve_below {
-            self.half_size = true;
-        } else if self.half_size && current > halve_below * FULL_SIZE_HYSTERESIS {
-            self.half_size = false;
-        }
+        self.half_size = self.size_for(self.current, self.half_size, 1.0);
+        let low = self.low.map(|(bps, _, half)| LowPlan {
+            encoder_bps: bps,
+            frame_divisor: self.frame_divisor(bps, half),
+            half_size: half,
+            viewers: self.thinned.clone(),
+        });
         Plan {
             encoder_bps: self.current,
-            frame_divisor: self.frame_divisor(),
+            frame_divisor: self.frame_divisor(self.current, self.half_size),
             half_size: self.half_size,
             layers,
+            low,
         }
     }
 
-    fn frame_divisor(&self) -> u32 {
-        let pixels = if self.half_size {
+    /// Whether an encoder at `bps` should make half-size pictures (`half`: whether it does),
+    /// with the halving line moved up by `factor`.
+    fn size_for(&self, bps: u32, half: bool, factor: f64) -> bool {
+        let full_rate = f64::from(self.limits.pixels) * f64::from(self.limits.fps.max(1));
+        let halve_below = full_rate * HALF_SIZE_BITS_PER_PIXEL * factor;
+        let bps = f64::from(bps);
+        if !self.limits.scalable {
+            false
+        } else if !half {
+            bps < halve_below
+        } else {
+            bps <= halve_below * FULL_SIZE_HYSTERESIS
+        }
+    }
+
+    fn frame_divisor(&self, bps: u32, half: bool) -> u32 {
+        let pixels = if half {
             self.limits.pixels / 4
         } else {
             self.limits.pixels
         };
-        let per_picture = f64::from(self.current) / f64::from(self.limits.fps.max(1));
+        let per_picture = f64::from(bps) / f64::from(self.limits.fps.max(1));
         let bits_per_pixel = per_picture / f64::from(pixels.max(1));
         if bits_per_pixel >= LOW_BITS_PER_PIXEL {
             1
@@ -273,6 +327,26 @@ impl Target {
         } else {
             4
         }
+    }
+}
+
+/// One step of a bitrate towards `desired`: a cut at once, a raise at most every
+/// [`RAISE_EVERY`] and by at most [`RAISE_STEP`]. Returns the new rate and last raise.
+fn follow(
+    now: Instant,
+    current: u32,
+    last_raise: Option<Instant>,
+    desired: u32,
+) -> (u32, Option<Instant>) {
+    if desired < current {
+        (desired, last_raise)
+    } else if desired > current
+        && last_raise.map_or(true, |t| now.saturating_duration_since(t) >= RAISE_EVERY)
+    {
+        let step = (f64::from(current) * RAISE_STEP) as u32;
+        (desired.min(step.max(current + 1)), Some(now))
+    } else {
+        (current, last_raise)
     }
 }
 

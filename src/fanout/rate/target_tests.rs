@@ -10,6 +10,7 @@ fn limits() -> Limits {
         fps: 30,
         audio_bps: 0,
         scalable: false,
+        second_stream: false,
     }
 }
 
@@ -19,6 +20,8 @@ fn v(id: u64, kbps: u32) -> Viewer {
         estimate_bps: kbps * 1000,
     }
 }
+
+const S: Duration = Duration::from_secs(1);
 
 const SHARES: LayerShares = LayerShares {
     upto: [0.5, 0.75, 1.0, 1.0],
@@ -185,4 +188,60 @@ fn what_a_viewer_needs_for_the_video_share_round_trips() {
         let back = l.video_share(l.total_for(video));
         assert!(back.abs_diff(video) <= 2, "{video} -> {back}");
     }
+}
+
+#[test]
+fn a_slow_viewer_gets_the_second_stream_and_the_others_keep_their_rate() {
+    let mut t = Target::new(Limits {
+        second_stream: true,
+        ..limits()
+    });
+    let now = Instant::now();
+    let plan = t.update(now, &[v(1, 1200), v(2, 300)], SHARES);
+    assert_eq!(
+        plan.encoder_bps, 1_200_000,
+        "the main stream is not pulled down"
+    );
+    let low = plan.low.clone().expect("a second stream");
+    assert_eq!((low.encoder_bps, low.viewers), (300_000, vec![2]));
+    assert_eq!(
+        plan.layers,
+        vec![(1, 2), (2, 2)],
+        "every picture of its stream"
+    );
+    // Its link gets better: the second stream follows in steps, like the main one.
+    let plan = t.update(now + 3 * S, &[v(1, 1200), v(2, 500)], SHARES);
+    assert_eq!(plan.low.unwrap().encoder_bps, 345_000);
+    // Worse: cut at once, never below the floor.
+    let plan = t.update(now + 4 * S, &[v(1, 1200), v(2, 40)], SHARES);
+    assert_eq!(plan.low.unwrap().encoder_bps, 100_000);
+    // Close to the others again: back on the main stream, and the second one stops.
+    let plan = t.update(now + 8 * S, &[v(1, 1200), v(2, 900)], SHARES);
+    assert_eq!(plan.low, None);
+    assert_eq!(plan.encoder_bps, 900_000);
+}
+
+#[test]
+fn the_second_stream_halves_its_pictures_sooner_than_the_main_one() {
+    let mut t = Target::new(Limits {
+        second_stream: true,
+        scalable: true,
+        min_bps: 50_000,
+        ..limits()
+    });
+    let plan = t.update(Instant::now(), &[v(1, 1200), v(2, 250)], SHARES);
+    assert!(!plan.half_size);
+    let low = plan.low.unwrap();
+    assert!(
+        low.half_size,
+        "250 k: below the second stream's line at 640x480x30"
+    );
+    assert_eq!(low.frame_divisor, 1);
+    let mut t = Target::new(Limits {
+        second_stream: true,
+        scalable: true,
+        ..limits()
+    });
+    let plan = t.update(Instant::now(), &[v(1, 1200), v(2, 500)], SHARES);
+    assert!(!plan.low.unwrap().half_size, "500 k: full size");
 }

@@ -10,6 +10,7 @@ fn limits() -> Limits {
         fps: 30,
         audio_bps: 0,
         scalable: false,
+        second_stream: false,
     }
 }
 

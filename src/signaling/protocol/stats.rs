@@ -13,6 +13,10 @@ pub struct RateInfo {
     pub target_kbps: u32,
     /// Pictures a second the encoder makes now.
     pub fps: f64,
+    /// The second encode's target while it runs (for viewers far slower than the others),
+    /// kbit/s. Added in rtcam 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_stream_kbps: Option<u32>,
     /// One entry per connected viewer, in no particular order.
     pub viewers: Vec<ViewerRateInfo>,
 }
@@ -29,6 +33,9 @@ pub struct ViewerRateInfo {
     pub rtt_ms: Option<u64>,
     /// Pictures a second it is sent (less than `fps` when its link is thinned).
     pub fps: f64,
+    /// Whether it is sent the second stream. Added in rtcam 0.3.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_stream: bool,
 }
 
 /// `R/session/{s}/stats`, device → viewer, every 2 s while connected.
@@ -49,6 +56,10 @@ pub struct SessionStats {
     /// Added in rtcam 0.3; absent when the viewer sends no transport-wide feedback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_ms: Option<u64>,
+    /// The target of the second stream when this viewer is sent it (its link is far slower
+    /// than the others'), kbit/s. Added in rtcam 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_stream_kbps: Option<u32>,
     /// Pictures a second this viewer is sent.
     pub viewer_fps: f64,
     /// `"all"`, or the share of pictures a thinned viewer gets: `"1/2"`, `"1/4"`, `"1/8"`.

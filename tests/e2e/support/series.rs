@@ -92,7 +92,8 @@ pub fn seconds(seen: &Seen, start: Instant, secs: u64) -> Vec<Second> {
             };
             Second {
                 t,
-                target_kbps: stat("target_kbps"),
+                // A viewer on the second stream: that stream's target.
+                target_kbps: stat("second_stream_kbps").or_else(|| stat("target_kbps")),
                 sent_kbps: stat("sent_kbps"),
                 rtt_ms: stat("rtt_ms"),
                 queue_ms: stat("queue_ms"),
