@@ -22,9 +22,9 @@ cargo test --test e2e -- --test-threads=1 --nocapture "$filter" >"$log" 2>&1 || 
   echo "# rtcam network benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD)"
   echo
   # The tables (title line, blank, rows) and the one-line summaries the tests print.
-  grep -E '^(\||Cap|3 %|Two viewers|CAP|LOSS|RECOVERY|FIXED|TWO|PLI FLOOD)' "$log" \
+  grep -E '^(\||Cap|3 %|Two viewers|CAP|LOSS|RECOVERY|FIXED|TWO|CHROMIUM|PLI FLOOD)' "$log" \
     | sed -E 's/^(Cap|3 %|Two viewers)/\n### \1/'
 } >"$out"
-grep -oE 'test network::[a-z_]+ \.\.\. .*(ok|FAILED)' "$log" | sed -E 's/ \.\.\. .* (ok|FAILED)$/ ... \1/' || true
+grep -E '^test result:|^failures:|^    network::' "$log" || true
 echo "netbench: $(( $(date +%s) - start )) s, exit $status; see $out"
 exit "$status"

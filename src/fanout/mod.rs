@@ -1,9 +1,10 @@
 //! Fan-out: one capture+encode thread per kind, its output sent to every viewer (the encode
-//! happens once, whatever the number of viewers): audio through one shared
-//! [`TrackLocalStaticSample`], video packetized once and forwarded by each viewer's own
-//! track ([`track`]), which may skip temporal layers for a slow viewer. Keyframe requests
-//! come back from the peers through [`KeyframeRequests`], bandwidth feedback through
-//! [`rate::RateControl`], which sets the encoder's bitrate.
+//! happens once, whatever the number of viewers; a second time, at a lower rate, while a
+//! viewer far slower than the others watches): audio through one shared
+//! [`TrackLocalStaticSample`], video packetized once per stream and forwarded by each
+//! viewer's own track ([`track`]), which picks its stream and may skip temporal layers.
+//! Keyframe requests come back from the peers through [`KeyframeRequests`] (one per stream),
+//! bandwidth feedback through [`rate::RateControl`], which sets the encoders' bitrates.
 //!
 //! Back-pressure: a capture thread hands access units to its track writer through a bounded
 //! channel ([`VIDEO_QUEUE`], [`AUDIO_QUEUE`] entries). When the writer falls behind the frame

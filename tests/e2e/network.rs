@@ -121,13 +121,11 @@ async fn a_cap_below_the_easy_pattern_is_followed_down() {
             seen.stats.last()
         );
     }
-    // Issue #11 asks for ≥ 15 fps, no freeze over 500 ms and p95 added delay under 300 ms;
-    // measured 15–18 fps, gaps 100–150 ms with a 1.9 s one in some runs (a probing loss
-    // near the cap), p95 215–355 ms (docs/benchmarks.md). These bounds catch a stream that
-    // does not adapt (1 fps, seconds of delay) with room for a loaded CI machine.
-    assert!(s.fps >= 12.0, "{s:?}");
-    assert!(s.max_gap_ms <= 3_000, "{s:?}");
-    assert!(s.delay_p95_ms <= 600, "{s:?}");
+    // Issue #11: ≥ 15 fps, no freeze over 500 ms, p95 added delay ≤ 300 ms. Measured
+    // 17.2–17.5 fps, gaps 117–181 ms, p95 82–116 ms (docs/benchmarks.md).
+    assert!(s.fps >= 15.0, "{s:?}");
+    assert!(s.max_gap_ms <= 500, "{s:?}");
+    assert!(s.delay_p95_ms <= 300, "{s:?}");
     v.hangup().await;
     assert!(device.terminate());
 }
@@ -159,17 +157,16 @@ async fn a_cap_below_the_configured_rate_then_recovery() {
         below.is_some_and(|t| t <= Duration::from_secs(10)),
         "{below:?}"
     );
-    // Issue #11 asks for ≥ 25 fps, no freeze over 500 ms and p95 under 200 ms; measured
-    // 26–28 fps, gaps 240–800 ms (a probing loss in some runs), p95 175–210 ms. Without
-    // adaptation: 1 fps. The bounds leave room for a loaded CI machine.
-    assert!(s.fps >= 22.0, "{s:?}");
-    assert!(s.max_gap_ms <= 3_000, "{s:?}");
-    assert!(s.delay_p95_ms <= 400, "{s:?}");
+    // Issue #11: ≥ 25 fps, no freeze over 500 ms, p95 ≤ 200 ms. Measured 27.2–27.8 fps,
+    // gaps 220–283 ms, p95 125–158 ms. Without adaptation: 1–3 fps, 2 s gaps.
+    assert!(s.fps >= 25.0, "{s:?}");
+    assert!(s.max_gap_ms <= 500, "{s:?}");
+    assert!(s.delay_p95_ms <= 200, "{s:?}");
 
     net.uncap();
     let lifted = Instant::now();
-    // The issue asks for 30 s; measured 19.5–23.5 s.
-    let deadline = lifted + Duration::from_secs(40);
+    // The issue asks for 30 s; measured 19.5–25.5 s.
+    let deadline = lifted + Duration::from_secs(30);
     while Instant::now() < deadline && last_target(&v) < 1500 {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -180,7 +177,7 @@ async fn a_cap_below_the_configured_rate_then_recovery() {
         last_target(&v),
         lifted.elapsed()
     );
-    assert!(last_target(&v) >= 1500, "back to the maximum within 40 s");
+    assert!(last_target(&v) >= 1500, "back to the maximum within 30 s");
     v.hangup().await;
     assert!(device.terminate());
 
@@ -253,7 +250,7 @@ async fn two_viewers(name: &str, second_stream: bool) -> (Summary, Summary, serd
         net.qdisc_stats()
     );
     // Issue #11 asks for ≥ 28 fps; measured 29.2–29.7.
-    assert!(f.fps >= 26.0, "the free viewer keeps its rate: {f:?}");
+    assert!(f.fps >= 28.0, "the free viewer keeps its rate: {f:?}");
     assert!(target >= 1000, "and its bitrate: {target} kbit/s");
     free.hangup().await;
     slow.hangup().await;
@@ -276,8 +273,9 @@ async fn a_slow_viewer_gets_a_second_stream_and_the_fast_one_keeps_its_rate() {
             .is_some_and(|k| k < 300),
         "the slow viewer is sent the second stream, under its cap: {stats}"
     );
-    // Measured 21.5–23.7 fps, p95 159–207 ms (every picture, at the rate its link carries).
-    assert!(slow.fps >= 15.0, "{slow:?}");
+    // Measured 28.7–28.8 fps, p95 85–92 ms (every picture at half size, at the rate its link
+    // carries); at full size it was 21.5–23.7 fps.
+    assert!(slow.fps >= 20.0, "{slow:?}");
     assert!(slow.delay_p95_ms <= 300, "{slow:?}");
 }
 
@@ -323,7 +321,8 @@ fn chromium_behind_a_capped_link() {
     let fps = m["fpsMeasured"].as_f64().unwrap_or(0.0);
     let target = m["device"]["target_kbps"].as_u64().unwrap_or(u64::MAX);
     assert!(target < 600, "the device adapted to the cap: {m}");
-    assert!(fps >= 20.0, "Chromium plays on: {fps} fps; {m}");
+    // Measured 27.9 fps.
+    assert!(fps >= 24.0, "Chromium plays on: {fps} fps; {m}");
     assert!(
         m["device"]["queue_ms"].as_u64().is_some(),
         "Chromium sends transport-wide feedback (offered on video) and the device reads it: {m}"
