@@ -112,7 +112,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         };
         let cameras = rtcam::probe::cameras();
         let pcms = rtcam::probe::pcms();
-        print!("{}", rtcam::probe::report(&config, &cameras, &pcms));
+        let libcamera = rtcam::probe::libcamera();
+        print!(
+            "{}",
+            rtcam::probe::report(&config, &cameras, &libcamera, &pcms)
+        );
         return Ok(true);
     }
     if let Command::CheckConfig { config } = &cli.command {

@@ -1,6 +1,7 @@
-//! `rtcam probe`: every V4L2 capture device with its driver, formats, sizes and rates, every
-//! ALSA capture and playback device, and the configuration rtcam would pick: the answers of
-//! `v4l2-ctl --list-formats-ext` and `arecord -l` in one place.
+//! `rtcam probe`: every V4L2 capture device with its driver, formats, sizes and rates, the
+//! libcamera cameras (Raspberry Pi camera modules, through `rpicam-hello --list-cameras`),
+//! every ALSA capture and playback device, and the configuration rtcam would pick: the
+//! answers of `v4l2-ctl --list-formats-ext`, `rpicam-hello` and `arecord -l` in one place.
 
 use std::fmt::Write as _;
 
@@ -110,10 +111,59 @@ fn fps_list(fps: &[u32]) -> String {
     }
 }
 
+/// What `rpicam-hello --list-cameras` prints (libcamera's cameras), `None` when rpicam-apps
+/// is not installed. Bounded: a tool that hangs is killed after 10 s.
+pub fn libcamera() -> Option<Result<String, String>> {
+    use std::process::{Command, Stdio};
+    let mut child = match Command::new("rpicam-hello")
+        .arg("--list-cameras")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Err(format!("rpicam-hello: {e}"))),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Some(
+                child
+                    .wait_with_output()
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout).into_owned()
+                            + &String::from_utf8_lossy(&o.stderr)
+                    })
+                    .map_err(|e| format!("rpicam-hello: {e}")),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(Err(
+        "rpicam-hello --list-cameras did not answer within 10 s".into(),
+    ))
+}
+
+/// The `rpicam-vid` command line for `config`'s size and rate (hardware H.264 on a Pi 4).
+pub fn rpicam_vid_command(config: &Config) -> String {
+    let v = &config.video;
+    format!(
+        "rpicam-vid -t 0 -n --codec h264 --profile baseline --inline --intra {fps} --width {w} --height {h} --framerate {fps} -o -",
+        fps = v.fps,
+        w = v.width,
+        h = v.height
+    )
+}
+
 /// The report printed by `rtcam probe`, for the wanted size/rate of `config`.
 pub fn report(
     config: &Config,
     cameras: &[Result<Camera, String>],
+    libcamera: &Option<Result<String, String>>,
     pcms: &Result<Vec<Pcm>, String>,
 ) -> String {
     let mut out = String::new();
@@ -187,6 +237,29 @@ pub fn report(
             }
         }
     }
+    let _ = writeln!(out, "\nVideo (libcamera: Raspberry Pi camera modules)");
+    let mut libcamera_found = false;
+    match libcamera {
+        None => {
+            let _ = writeln!(
+                out,
+                "  rpicam-hello not installed (camera modules need rpicam-apps)"
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "  {e}");
+        }
+        Some(Ok(text)) => {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(out, "  {line}");
+                // Camera lines look like "0 : imx708 [4608x2592 10-bit RGGB] (/base/…)".
+                libcamera_found |= line
+                    .trim_start()
+                    .split_once(" : ")
+                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            }
+        }
+    }
     let _ = writeln!(out, "\nAudio (ALSA)");
     let (mut capture, mut playback) = (None, None);
     match pcms {
@@ -234,6 +307,13 @@ pub fn report(
         Some((_, line)) => {
             let _ = writeln!(out, "  [video] {line}");
         }
+        None if libcamera_found => {
+            let _ = writeln!(
+                out,
+                "  [video] source = \"command\", format = \"h264\", command = \"{}\"",
+                rpicam_vid_command(config)
+            );
+        }
         None => {
             let _ = writeln!(
                 out,
@@ -267,60 +347,4 @@ pub fn report(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_without_devices_says_so() {
-        let r = report(&Config::default(), &[], &Ok(Vec::new()));
-        assert!(r.contains("no V4L2 devices"), "{r}");
-        assert!(r.contains("no ALSA devices"), "{r}");
-        assert!(r.contains("source = \"synthetic\""), "{r}");
-    }
-
-    #[test]
-    fn report_suggests_what_it_would_pick() {
-        let cam = Camera {
-            path: "/dev/video0".into(),
-            card: "USB Camera".into(),
-            driver: "uvcvideo".into(),
-            bus: "usb-1".into(),
-            capture: true,
-            offered: vec![
-                Offered {
-                    format: PixelFormat::Yuyv,
-                    width: 640,
-                    height: 480,
-                    fps: vec![30, 15],
-                },
-                Offered {
-                    format: PixelFormat::Mjpeg,
-                    width: 1280,
-                    height: 720,
-                    fps: vec![30],
-                },
-            ],
-            other_formats: vec![],
-        };
-        let pcms = Ok(vec![
-            Pcm {
-                name: "null".into(),
-                description: "Discard all samples".into(),
-                capture: true,
-                playback: true,
-            },
-            Pcm {
-                name: "plughw:CARD=Camera,DEV=0".into(),
-                description: "USB Camera, USB Audio".into(),
-                capture: true,
-                playback: false,
-            },
-        ]);
-        let r = report(&Config::default(), &[Ok(cam)], &pcms);
-        assert!(r.contains("yuyv    640x480  30/15 fps"), "{r}");
-        assert!(r.contains("would capture yuyv 640x480 at 30 fps"), "{r}");
-        assert!(r.contains("device = \"/dev/video0\""), "{r}");
-        assert!(r.contains("device = \"plughw:CARD=Camera,DEV=0\""), "{r}");
-        assert!(r.contains("no speaker"), "{r}");
-    }
-}
+mod tests;

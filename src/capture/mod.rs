@@ -10,6 +10,8 @@
 
 pub mod alsa;
 mod busy;
+pub mod command;
+pub mod command_video;
 pub mod convert;
 pub mod encoded;
 pub mod h264_file;

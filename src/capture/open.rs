@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tracing::warn;
 
+use super::command_video::{CommandH264, CommandRaw};
 use super::convert::PixelFormat;
 use super::h264_file::H264FileSource;
 use super::synthetic::{SyntheticAudio, SyntheticVideo};
@@ -49,6 +50,12 @@ pub fn video(config: &Config, clock: Arc<dyn Clock>) -> Result<VideoInput, Captu
             } else {
                 VideoInput::Raw(Box::new(super::v4l2::V4l2Video::new(&v.device, want)))
             }
+        }
+        VideoSourceKind::Command if v.format == CameraFormat::H264 => {
+            VideoInput::H264(Box::new(CommandH264::new(&v.command, format, clock)))
+        }
+        VideoSourceKind::Command => {
+            VideoInput::Raw(Box::new(CommandRaw::new(&v.command, format, clock)))
         }
         VideoSourceKind::H264file => VideoInput::H264(Box::new(H264FileSource::open(
             std::path::Path::new(&v.file),

@@ -36,6 +36,9 @@ pub enum VideoSourceKind {
     H264file,
     /// A V4L2 camera (`video.device`, `video.format`).
     V4l2,
+    /// A program writing H.264 (`format = "h264"`) or I420 (`"yu12"`) to its stdout
+    /// (`video.command`): `rpicam-vid`, GStreamer, ffmpeg.
+    Command,
 }
 
 /// `video.pattern`: what the synthetic source draws.
@@ -84,6 +87,8 @@ pub struct VideoConfig {
     pub file: String,
     /// V4L2 device for `source = "v4l2"`. Default `/dev/video0`.
     pub device: String,
+    /// Command line for `source = "command"` (run with `sh -c`). Default empty.
+    pub command: String,
     /// V4L2 pixel format. Default `auto`.
     pub format: CameraFormat,
     /// Width in pixels. Default 640.
@@ -263,6 +268,7 @@ impl Default for VideoConfig {
             pattern: SyntheticPattern::Bars,
             file: String::new(),
             device: "/dev/video0".into(),
+            command: String::new(),
             format: CameraFormat::Auto,
             width: 640,
             height: 480,

@@ -64,6 +64,23 @@ fn invalid_values_name_the_key() {
 }
 
 #[test]
+fn a_video_command_needs_its_command_line_and_what_it_writes() {
+    let err = Config::parse("[video]\nsource = \"command\"\nformat = \"h264\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("video.command"), "{err}");
+    let err = Config::parse("[video]\nsource = \"command\"\ncommand = \"rpicam-vid -o -\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("video.format") && err.contains("yu12"),
+        "{err}"
+    );
+    let ok = "[video]\nsource = \"command\"\nformat = \"yu12\"\ncommand = \"rpicam-vid --codec yuv420 -o -\"\n";
+    assert!(Config::parse(ok).is_ok());
+}
+
+#[test]
 fn talkback_targets() {
     let mut a = AudioConfig::default();
     assert_eq!(a.talkback_target().unwrap(), TalkbackTarget::Off);

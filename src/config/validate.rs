@@ -1,7 +1,7 @@
 //! Start-up validation: ranges and formats, with an error that names the key.
 
 use super::broker_url::BrokerUrl;
-use super::{invalid, valid_id_char, Config, ConfigError, VideoSourceKind};
+use super::{invalid, valid_id_char, CameraFormat, Config, ConfigError, VideoSourceKind};
 
 impl Config {
     /// Checks ranges and formats; the error names the offending key.
@@ -43,6 +43,20 @@ impl Config {
                 "video.file",
                 "source = \"h264file\" needs the path of an Annex B .h264 file",
             ));
+        }
+        if v.source == VideoSourceKind::Command {
+            if v.command.trim().is_empty() {
+                return Err(invalid(
+                    "video.command",
+                    "source = \"command\" needs the command line of a program that writes video to its stdout",
+                ));
+            }
+            if !matches!(v.format, CameraFormat::H264 | CameraFormat::Yu12) {
+                return Err(invalid(
+                    "video.format",
+                    "source = \"command\" needs format = \"h264\" (Annex B, passed through) or \"yu12\" (raw I420 of width x height)",
+                ));
+            }
         }
         if !(1..=60).contains(&v.fps) {
             return Err(invalid("video.fps", "must be 1..=60"));

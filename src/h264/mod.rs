@@ -1,9 +1,12 @@
 //! H.264 Annex B plumbing shared by every stage: NAL unit splitting and types, access-unit
-//! splitting and parameter sets. A leaf: it imports nothing of the crate.
+//! splitting (whole buffers and streams that arrive in pieces) and parameter sets. A leaf: it
+//! imports nothing of the crate.
 
 mod access_units;
+mod stream;
 
 pub use access_units::{split_access_units, ParamSets};
+pub use stream::{AccessUnitStream, MAX_NAL};
 
 /// Coded slice of a non-IDR picture.
 pub const NAL_SLICE: u8 = 1;

@@ -12,6 +12,7 @@ mod bad_input;
 mod broker_restart;
 mod browser;
 mod churn;
+mod command_source;
 mod keyframe_on_pli;
 mod network;
 mod one_udp_port;

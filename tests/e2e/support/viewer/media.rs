@@ -134,7 +134,16 @@ fn decode(decoder: &mut openh264::decoder::Decoder, au: &[u8], seen: &Mutex<Seen
                     width: w,
                     height: h,
                 }),
-                None => seen.lock().unwrap().unstamped += 1,
+                None => {
+                    use std::hash::{Hash, Hasher};
+                    let mut luma = std::collections::hash_map::DefaultHasher::new();
+                    yuv.y().hash(&mut luma);
+                    let mut seen = seen.lock().unwrap();
+                    seen.unstamped += 1;
+                    if seen.unstamped_pictures.len() < 10_000 {
+                        seen.unstamped_pictures.push((now, w, h, luma.finish()));
+                    }
+                }
             }
         }
         Ok(None) => {}

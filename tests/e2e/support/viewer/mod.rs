@@ -51,6 +51,9 @@ pub struct Seen {
     pub decoded: Vec<Decoded>,
     pub undecodable: usize,
     pub unstamped: usize,
+    /// Pictures without rtcam's stamp (a real camera's, a video command's): when, their
+    /// size, and a hash of their luma (to tell that the picture changes).
+    pub unstamped_pictures: Vec<(Instant, usize, usize, u64)>,
     pub idr_at: Vec<Instant>,
     pub audio_at: Vec<Instant>,
     pub video_ssrc: Option<u32>,

@@ -1,0 +1,84 @@
+use super::*;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn producer(command: &str) -> Producer {
+    Producer::new(command).with_waits(300 * MS, 200 * MS)
+}
+
+/// Reads until the command has written `want` bytes (or fails).
+fn read_bytes(p: &mut Producer, want: usize) -> Result<Vec<u8>, NoOutput> {
+    let mut out = Vec::new();
+    while out.len() < want {
+        out.extend(p.read()?);
+    }
+    Ok(out)
+}
+
+#[test]
+fn output_arrives_then_an_exit_is_reported_and_the_command_runs_again_after_a_back_off() {
+    let mut p = producer("printf hello; exit 3");
+    assert_eq!(read_bytes(&mut p, 5).unwrap(), b"hello");
+    let err = p.read().unwrap_err();
+    assert!(
+        err.reason.contains("exit status: 3") && err.ended,
+        "{err:?}"
+    );
+    let err = p.read().unwrap_err();
+    assert!(
+        err.reason.starts_with("restarting in") && !err.ended,
+        "{err:?}"
+    );
+    std::thread::sleep(250 * MS);
+    assert_eq!(read_bytes(&mut p, 5).unwrap(), b"hello", "second run");
+    assert_eq!(p.runs, 2);
+}
+
+#[test]
+fn a_silent_command_is_stopped_and_restarted() {
+    let mut p = producer("sleep 30");
+    let started = Instant::now();
+    let err = p.read().unwrap_err();
+    assert!(
+        err.reason.contains("wrote nothing") && !err.ended,
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < 2 * 300 * MS + 600 * MS,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(p.running.is_none());
+}
+
+#[test]
+fn a_missing_program_is_an_exit_not_a_panic() {
+    let mut p = producer("/nonexistent/rpicam-vid -o -");
+    let err = p.read().unwrap_err();
+    assert!(err.reason.contains("exit status: 127"), "{err:?}");
+}
+
+#[test]
+fn chatty_stderr_does_not_hold_up_the_video() {
+    let mut p =
+        producer("i=0; while [ $i -lt 3000 ]; do echo line $i >&2; i=$((i+1)); done; printf done");
+    assert_eq!(read_bytes(&mut p, 4).unwrap(), b"done");
+}
+
+#[test]
+fn dropping_the_source_kills_the_whole_process_group() {
+    // The shell prints its pid (the group's id), leaves a child behind, and waits.
+    let mut p = producer("echo $$; sleep 30 & sleep 30");
+    let out = read_bytes(&mut p, 2).unwrap();
+    let pgid: i32 = String::from_utf8_lossy(&out).trim().parse().unwrap();
+    // SAFETY: signal 0 only checks that the group exists.
+    assert_eq!(unsafe { libc::killpg(pgid, 0) }, 0, "running");
+    drop(p);
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(10 * MS);
+        // SAFETY: as above.
+        let alive = unsafe { libc::killpg(pgid, 0) };
+        alive != 0
+    });
+    assert!(gone, "the group {pgid} is gone");
+}
