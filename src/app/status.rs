@@ -28,6 +28,7 @@ pub fn template(config: &Config, talkback: bool) -> Status {
         video: "ok".into(),
         audio: has_audio.then(|| "ok".to_string()),
         talkback: talkback.then(|| "ok".to_string()),
+        video_keyframes: None,
     });
     status
 }
@@ -50,6 +51,10 @@ pub fn sources(
         video: state(&stats.video_failing),
         audio: has_audio.then(|| state(&stats.audio_failing)),
         talkback: talkback.map(|t| state(&t.sink_failing)),
+        video_keyframes: stats
+            .video_keyframes_periodic
+            .load(Ordering::Relaxed)
+            .then(|| "periodic".to_string()),
     }
 }
 
@@ -85,6 +90,14 @@ mod tests {
         );
         assert_eq!(s.talkback, None, "no talkback configured");
         assert_eq!(sources(&stats, false, None).audio, None);
+        assert_eq!(sources(&stats, true, None).video_keyframes, None);
+        stats
+            .video_keyframes_periodic
+            .store(true, Ordering::Relaxed);
+        let s = sources(&stats, true, None);
+        assert_eq!(s.video_keyframes.as_deref(), Some("periodic"));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["video_keyframes"], "periodic");
         let speaker = TalkbackStats::default();
         assert_eq!(
             sources(&stats, true, Some(&speaker)).talkback.as_deref(),

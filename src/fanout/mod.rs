@@ -70,6 +70,8 @@ pub struct FanoutStats {
     pub video_failing: AtomicBool,
     /// Whether the audio source is failing right now.
     pub audio_failing: AtomicBool,
+    /// The video source cannot make a keyframe on request (found at the first request).
+    pub video_keyframes_periodic: AtomicBool,
     /// Loop turns of the video thread (frames, skipped frames and retries): the watchdog's
     /// proof that the thread is not stuck.
     pub video_turns: AtomicU64,

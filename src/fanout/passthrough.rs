@@ -39,6 +39,9 @@ impl PassthroughThread {
             let now = self.clock.now();
             if self.keyframes.take(now) && !self.source.request_keyframe() && !warned_no_force {
                 warned_no_force = true;
+                self.stats
+                    .video_keyframes_periodic
+                    .store(true, Ordering::Relaxed);
                 info!(
                     "this source cannot force a keyframe; viewers wait for its next periodic IDR"
                 );

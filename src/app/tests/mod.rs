@@ -91,6 +91,7 @@ impl MediaControl for FakeMedia {
             video: "ok".into(),
             audio: None,
             talkback: None,
+            video_keyframes: None,
         }
     }
     fn heartbeats(&self) -> Vec<(&'static str, u64)> {

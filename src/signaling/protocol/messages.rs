@@ -40,6 +40,11 @@ pub struct SourcesState {
     /// Added in rtcam 0.2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talkback: Option<String>,
+    /// `"periodic"` when the video source cannot make a keyframe on request (a video
+    /// command, a camera without the control): a viewer's first picture waits for the
+    /// source's next periodic IDR. Absent when keyframes come on request. Added in rtcam 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_keyframes: Option<String>,
 }
 
 /// The `video` object of the status.
