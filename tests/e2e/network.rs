@@ -122,7 +122,7 @@ async fn a_cap_below_the_easy_pattern_is_followed_down() {
         );
     }
     // Issue #11: ≥ 15 fps, no freeze over 500 ms, p95 added delay ≤ 300 ms. Measured
-    // 17.2–17.5 fps, gaps 117–181 ms, p95 82–116 ms (docs/benchmarks.md).
+    // 17.2–17.5 fps, gaps 104–181 ms, p95 72–116 ms (docs/benchmarks.md).
     assert!(s.fps >= 15.0, "{s:?}");
     assert!(s.max_gap_ms <= 500, "{s:?}");
     assert!(s.delay_p95_ms <= 300, "{s:?}");
@@ -158,14 +158,14 @@ async fn a_cap_below_the_configured_rate_then_recovery() {
         "{below:?}"
     );
     // Issue #11: ≥ 25 fps, no freeze over 500 ms, p95 ≤ 200 ms. Measured 27.2–27.8 fps,
-    // gaps 220–283 ms, p95 125–158 ms. Without adaptation: 1–3 fps, 2 s gaps.
+    // gaps 220–317 ms, p95 114–158 ms. Without adaptation: 1–3 fps, 2 s gaps.
     assert!(s.fps >= 25.0, "{s:?}");
     assert!(s.max_gap_ms <= 500, "{s:?}");
     assert!(s.delay_p95_ms <= 200, "{s:?}");
 
     net.uncap();
     let lifted = Instant::now();
-    // The issue asks for 30 s; measured 19.5–25.5 s.
+    // The issue asks for 30 s; measured 18.5–25.5 s.
     let deadline = lifted + Duration::from_secs(30);
     while Instant::now() < deadline && last_target(&v) < 1500 {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -273,7 +273,7 @@ async fn a_slow_viewer_gets_a_second_stream_and_the_fast_one_keeps_its_rate() {
             .is_some_and(|k| k < 300),
         "the slow viewer is sent the second stream, under its cap: {stats}"
     );
-    // Measured 28.7–28.8 fps, p95 85–92 ms (every picture at half size, at the rate its link
+    // Measured 28.4–28.9 fps, p95 85–105 ms (every picture at half size, at the rate its link
     // carries); at full size it was 21.5–23.7 fps.
     assert!(slow.fps >= 20.0, "{slow:?}");
     assert!(slow.delay_p95_ms <= 300, "{slow:?}");
