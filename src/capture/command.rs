@@ -120,11 +120,19 @@ impl Producer {
                 Err(NoOutput::cut(format!("{why}; stopped, starting it again")))
             }
             Err(RecvTimeoutError::Disconnected) => {
-                let status = run
-                    .child
-                    .wait()
-                    .map_or_else(|e| e.to_string(), |s| s.to_string());
-                let why = format!("exited ({status})");
+                // Its output is closed; it normally exits with it. One that lingers is
+                // stopped below (never waited for without a bound).
+                let deadline = Instant::now() + Duration::from_secs(1);
+                let why = loop {
+                    match run.child.try_wait() {
+                        Ok(Some(status)) => break format!("exited ({status})"),
+                        Ok(None) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(10))
+                        }
+                        Ok(None) => break "closed its output but kept running".to_string(),
+                        Err(e) => break format!("exited ({e})"),
+                    }
+                };
                 self.stop(&why);
                 Err(NoOutput {
                     reason: why,

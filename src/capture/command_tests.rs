@@ -82,3 +82,17 @@ fn dropping_the_source_kills_the_whole_process_group() {
     });
     assert!(gone, "the group {pgid} is gone");
 }
+
+#[test]
+fn a_command_that_closes_its_output_but_lingers_is_stopped() {
+    let mut p = producer("printf x; exec 1>&-; sleep 30");
+    assert_eq!(read_bytes(&mut p, 1).unwrap(), b"x");
+    let started = Instant::now();
+    let err = p.read().unwrap_err();
+    assert!(err.reason.contains("kept running"), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
