@@ -90,7 +90,12 @@ fn dropping_the_source_kills_the_whole_process_group() {
     let mut p = producer("echo $$; sleep 30 & sleep 30");
     let out = read_bytes(&mut p, 2).unwrap();
     let pgid: i32 = String::from_utf8_lossy(&out).trim().parse().unwrap();
-    assert!(alive_in_group(pgid) >= 2, "the shell and its sleeps run");
+    // The pid is printed before the sleeps are forked: wait for them.
+    let started = (0..100).any(|_| {
+        std::thread::sleep(10 * MS);
+        alive_in_group(pgid) >= 3
+    });
+    assert!(started, "the shell and its two sleeps run");
     drop(p);
     // Killed processes may stay zombies until init reaps them: only live ones count.
     let gone = (0..100).any(|_| {
