@@ -22,6 +22,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::window::WindowedMin;
+
 /// Packets remembered (sent and not yet acknowledged or expired).
 pub const LOG_LEN: usize = 4096;
 /// How long a lowest delay counts as the path's base.
@@ -68,7 +70,7 @@ pub struct TransportDelay {
     next_seq: u16,
     sent: VecDeque<Sent>,
     /// Per feedback, its lowest one-way delay (µs, with the clock offset).
-    lows: VecDeque<(Instant, i64)>,
+    lows: WindowedMin<i64>,
     /// Acknowledged packets: arrival (µs, viewer clock) and bytes.
     acked: VecDeque<(i64, u32)>,
     /// Packets reported lost and received since [`TransportDelay::take_loss`].
@@ -82,7 +84,7 @@ impl TransportDelay {
             epoch: now,
             next_seq: rand::random(),
             sent: VecDeque::new(),
-            lows: VecDeque::new(),
+            lows: WindowedMin::new(BASE_WINDOW, 256),
             acked: VecDeque::new(),
             lost: 0,
             received: 0,
@@ -137,23 +139,16 @@ impl TransportDelay {
         }
         let low = low?;
         self.trim_acked();
-        while self
-            .lows
-            .front()
-            .is_some_and(|(t, _)| now.saturating_duration_since(*t) > BASE_WINDOW)
-            || self.lows.len() >= 256
-        {
-            self.lows.pop_front();
-        }
-        let base = self.lows.iter().map(|(_, d)| *d).min().unwrap_or(low);
-        let above = low.saturating_sub(base);
-        if above > MAX_QUEUE.as_micros() as i64 || low < base - MAX_QUEUE.as_micros() as i64 {
+        self.lows.expire(now);
+        let base = self.lows.min().unwrap_or(low);
+        let jump = MAX_QUEUE.as_micros() as i64;
+        if low.saturating_sub(base) > jump || base.saturating_sub(low) > jump {
             // A clock that jumped: start over from this delay.
             self.lows.clear();
             self.acked.clear();
         }
-        self.lows.push_back((now, low));
-        let base = self.lows.iter().map(|(_, d)| *d).min().unwrap_or(low);
+        self.lows.push(now, low);
+        let base = self.lows.min().unwrap_or(low);
         Some(DelaySample {
             queue: Duration::from_micros(low.saturating_sub(base).max(0) as u64),
             acked_bps: self.acked_bps(),

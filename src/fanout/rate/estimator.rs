@@ -30,6 +30,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::window::WindowedMin;
+
 /// Loss fraction under which the estimate grows.
 pub const GROW_BELOW_LOSS: f64 = 0.02;
 /// Loss fraction above which the estimate is cut.
@@ -90,7 +92,7 @@ pub struct Estimator {
     /// The rate at which the link last filled up, and when.
     congested_at: Option<(f64, Instant)>,
     /// Recent RTT samples (at most one a report, [`MIN_RTT_WINDOW`] of them).
-    rtts: std::collections::VecDeque<(Instant, Duration)>,
+    rtts: WindowedMin<Duration>,
     /// When transport-wide feedback last said "a queue is building".
     queue_hold: Option<Instant>,
     observed: Observed,
@@ -108,7 +110,7 @@ impl Estimator {
             first_report: None,
             last_cut: None,
             congested_at: None,
-            rtts: std::collections::VecDeque::new(),
+            rtts: WindowedMin::new(MIN_RTT_WINDOW, 64),
             queue_hold: None,
             observed: Observed::default(),
         }
@@ -261,16 +263,8 @@ impl Estimator {
 
     /// How far `rtt` is above the lowest RTT of the recent past.
     fn queue_delay(&mut self, now: Instant, rtt: Duration) -> Option<Duration> {
-        while self
-            .rtts
-            .front()
-            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > MIN_RTT_WINDOW)
-            || self.rtts.len() >= 64
-        {
-            self.rtts.pop_front();
-        }
-        self.rtts.push_back((now, rtt));
-        let min = self.rtts.iter().map(|(_, r)| *r).min()?;
+        self.rtts.push(now, rtt);
+        let min = self.rtts.min()?;
         Some(rtt.saturating_sub(min))
     }
 }

@@ -8,6 +8,7 @@ pub mod delay;
 mod estimator;
 mod target;
 mod viewer;
+mod window;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
