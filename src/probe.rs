@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::capture::convert::PixelFormat;
-use crate::capture::v4l2::{choose, offered, Offered, Wanted};
+use crate::capture::v4l2::{choose, fourcc_name, offered, Offered, Wanted};
 use crate::config::Config;
 
 /// One V4L2 node.
@@ -54,7 +54,7 @@ pub fn cameras() -> Vec<Result<Camera, String>> {
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|d| PixelFormat::from_fourcc(d.fourcc.repr).is_none())
-                    .map(|d| format!("{} ({})", d.fourcc, d.description))
+                    .map(|d| format!("{} ({})", fourcc_name(d.fourcc.repr), d.description))
                     .collect();
                 (offered(&dev).unwrap_or_default(), other)
             } else {

@@ -48,3 +48,39 @@ pub fn offered(dev: &v4l::Device) -> std::io::Result<Vec<Offered>> {
     }
     Ok(out)
 }
+
+/// A fourcc as `v4l2-ctl` prints it: four characters (trailing spaces kept), with `-BE` when
+/// the big-endian flag (bit 31) is set. Bytes that are not printable ASCII show as `?`.
+pub fn fourcc_name(repr: [u8; 4]) -> String {
+    let mut bytes = repr;
+    let big_endian = bytes[3] & 0x80 != 0;
+    bytes[3] &= 0x7f;
+    let mut name: String = bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if big_endian {
+        name.push_str("-BE");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fourcc_name;
+
+    #[test]
+    fn fourcc_names_match_v4l2_ctl() {
+        assert_eq!(fourcc_name(*b"YUYV"), "YUYV");
+        assert_eq!(fourcc_name(*b"Y16 "), "Y16 ");
+        // V4L2_PIX_FMT_Y16_BE: 'Y16 ' with the big-endian flag; vivid offers it.
+        assert_eq!(fourcc_name([b'Y', b'1', b'6', b' ' | 0x80]), "Y16 -BE");
+        assert_eq!(fourcc_name([0, b'A', 0xff, b'B']), "?A?B");
+    }
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::CaptureError;
 pub use encoded::V4l2H264;
-pub use formats::offered;
+pub use formats::{fourcc_name, offered};
 pub use negotiate::{choose, Choice, Offered, Wanted, AUTO_ORDER};
 pub use raw::V4l2Video;
 
