@@ -20,9 +20,12 @@ if [ "$mode" = test ]; then
   # Chromium runs the browser tests (driven by playwright-core, never a downloaded browser).
   # dpkg-dev (dpkg-shlibdeps) and init-system-helpers cross-check the package's Depends and
   # its unit handling in deploy/test-deb.sh; nftables filters packets in the network tests;
-  # GStreamer (videotestsrc, x264enc) is the real producer of the video-command tests.
+  # GStreamer (videotestsrc, x264enc) is the real producer of the video-command tests;
+  # qemu-system-arm boots the emulated board (tests/vm/: kmod's depmod/modprobe and cpio
+  # build its initramfs).
   packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers
-    nftables gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-ugly)
+    nftables gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-ugly
+    qemu-system-arm kmod cpio)
 fi
 
 missing=()

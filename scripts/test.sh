@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the end-to-end tests (each in a network namespace of its own,
 # so it needs root: `sudo` is used when not root), the browser tests in Chromium, and the
-# board path: both cross builds, the .deb packages and the aarch64 binary under QEMU.
+# board path: both cross builds, the .deb packages, the aarch64 binary under qemu-user and on
+# an emulated arm64 board with the kernel's vivid camera and snd-aloop card (tests/vm/).
 #
 # RTCAM_SKIP_CROSS=1 skips the cross builds (and so the QEMU test) for quick local runs.
 set -euo pipefail

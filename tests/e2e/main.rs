@@ -26,3 +26,4 @@ mod stream_mosquitto;
 mod subscribe_refused;
 mod talkback;
 mod viewer_slots;
+mod vm_real_drivers;

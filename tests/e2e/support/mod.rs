@@ -8,6 +8,7 @@ pub mod process;
 pub mod series;
 pub mod shaped;
 pub mod viewer;
+pub mod vm;
 
 use std::net::{SocketAddr, TcpListener};
 

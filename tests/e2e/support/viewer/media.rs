@@ -138,8 +138,11 @@ fn decode(decoder: &mut openh264::decoder::Decoder, au: &[u8], seen: &Mutex<Seen
                     use std::hash::{Hash, Hasher};
                     let mut luma = std::collections::hash_map::DefaultHasher::new();
                     yuv.y().hash(&mut luma);
+                    let row = h * 3 / 4 * stride;
+                    let bars = std::array::from_fn(|i| yuv.y()[row + (2 * i + 1) * w / 16]);
                     let mut seen = seen.lock().unwrap();
                     seen.unstamped += 1;
+                    seen.last_unstamped_bars = Some(bars);
                     if seen.unstamped_pictures.len() < 10_000 {
                         seen.unstamped_pictures.push((now, w, h, luma.finish()));
                     }
@@ -156,7 +159,9 @@ pub(super) async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) 
         tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
     {
         if !pkt.payload.is_empty() {
-            seen.lock().unwrap().audio_at.push(Instant::now());
+            let mut seen = seen.lock().unwrap();
+            seen.audio_at.push(Instant::now());
+            seen.audio_bytes += pkt.payload.len();
         }
     }
 }

@@ -54,8 +54,13 @@ pub struct Seen {
     /// Pictures without rtcam's stamp (a real camera's, a video command's): when, their
     /// size, and a hash of their luma (to tell that the picture changes).
     pub unstamped_pictures: Vec<(Instant, usize, usize, u64)>,
+    /// The last unstamped picture's luma at the centre of each eighth of its width, three
+    /// quarters down (where a test pattern's colour bars are, below any text overlay).
+    pub last_unstamped_bars: Option<[u8; 8]>,
     pub idr_at: Vec<Instant>,
     pub audio_at: Vec<Instant>,
+    /// Bytes of Opus payload received (a tone makes far bigger packets than silence).
+    pub audio_bytes: usize,
     pub video_ssrc: Option<u32>,
     pub errors: Vec<Value>,
     pub hangups: Vec<Value>,

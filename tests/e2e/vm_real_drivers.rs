@@ -1,0 +1,247 @@
+//! The aarch64 rtcam on an emulated board (`tests/vm/`: QEMU's arm64 `virt` machine, Debian's
+//! arm64 kernel) against the kernel's own drivers: `vivid` (a virtual camera) and `snd-aloop`
+//! (a loopback sound card carrying a 440 Hz tone). The host's test viewer joins through the
+//! broker on the host (10.0.2.2 in the guest) and one forwarded UDP port with
+//! `nat_1to1_ips = ["127.0.0.1"]`, as a camera behind a router with one forwarded port runs.
+//!
+//! `RTCAM_ARM_BINARY` names the binary (`scripts/test.sh` sets it). Without it the test says
+//! so and passes outside CI; under CI (`CI=true`) it fails.
+
+use std::time::{Duration, Instant};
+
+use crate::support;
+use support::viewer::{Seen, Viewer, ViewerOptions};
+use support::vm::Vm;
+
+const DEVICE: &str = "cam-vm-vivid";
+const SECS: u64 = 10;
+
+/// User and system CPU seconds of the guest's rtcam process.
+fn guest_cpu(vm: &mut Vm) -> f64 {
+    let out = vm.ok(
+        "set -- $(cat /proc/$(pidof rtcam)/stat); echo \"@@CPU ${14} ${15}\"",
+        Duration::from_secs(10),
+    );
+    let line = out
+        .lines()
+        .find(|l| l.contains("@@CPU "))
+        .expect("cpu line");
+    let ticks: Vec<f64> = line
+        .rsplit("@@CPU ")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    ticks.iter().sum::<f64>() / 100.0
+}
+
+/// Pictures decoded since `from` and how many distinct ones among them.
+fn pictures_since(seen: &Seen, from: Instant) -> (usize, usize) {
+    let recent: Vec<_> = seen
+        .unstamped_pictures
+        .iter()
+        .filter(|p| p.0 >= from)
+        .collect();
+    let mut hashes: Vec<u64> = recent.iter().map(|p| p.3).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    (recent.len(), hashes.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm() {
+    let Some(binary) = std::env::var_os("RTCAM_ARM_BINARY") else {
+        let msg = "RTCAM_ARM_BINARY is not set: build the aarch64 binary with \
+                   `cross/build.sh aarch64` (./scripts/test.sh does it and sets the variable)";
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return;
+    };
+    if !support::netns::enter(
+        module_path!(),
+        "aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm",
+    ) {
+        return;
+    }
+    let t0 = Instant::now();
+    support::vm::build_image(&binary);
+    let image_s = t0.elapsed().as_secs_f64();
+    let port = support::embedded_broker();
+    let media_port = support::free_port();
+    let mut vm = Vm::boot(media_port, Duration::from_secs(180));
+    println!(
+        "VM: image {image_s:.1} s, boot to shell {:.1} s",
+        vm.boot.as_secs_f64()
+    );
+
+    // `rtcam probe` sees vivid's formats (the ones v4l2-ctl lists) and the loopback card.
+    let formats = vm.ok(
+        "v4l2-ctl -d /dev/video0 --list-formats",
+        Duration::from_secs(30),
+    );
+    let probe = vm.ok("rtcam probe", Duration::from_secs(60));
+    assert!(
+        probe.contains("/dev/video0") && probe.contains("vivid"),
+        "probe names vivid:\n{probe}"
+    );
+    assert!(
+        probe
+            .lines()
+            .any(|l| l.trim_start().starts_with("yuyv") && l.contains(" 640x480 ")),
+        "probe lists YUYV 640x480:\n{probe}"
+    );
+    assert!(
+        probe.contains("-> would capture"),
+        "probe picks a mode:\n{probe}"
+    );
+    assert!(
+        probe.contains("Loopback"),
+        "probe lists the loopback card:\n{probe}"
+    );
+    let fourccs: Vec<&str> = formats
+        .lines()
+        .filter_map(|l| l.split('\'').nth(1))
+        .collect();
+    println!("VM: v4l2-ctl lists {} formats: {fourccs:?}", fourccs.len());
+    assert!(fourccs.contains(&"YUYV"), "vivid offers YUYV: {formats}");
+    // Every format the driver lists is in the probe: as the name rtcam uses, or as unused.
+    for f in &fourccs {
+        let ours = match *f {
+            "YUYV" => Some("yuyv"),
+            "YU12" => Some("yu12"),
+            "NV12" => Some("nv12"),
+            "MJPG" => Some("mjpeg"),
+            "H264" => Some("h264"),
+            _ => None,
+        };
+        let listed = match ours {
+            Some(name) => probe.lines().any(|l| l.trim_start().starts_with(name)),
+            None => probe.contains(&format!("(not used by rtcam: {f} (")),
+        };
+        assert!(listed, "probe lists {f:?}:\n{probe}");
+    }
+
+    vm.write_file(
+        "/tmp/rtcam.toml",
+        &format!(
+            "device_id = \"{DEVICE}\"\n[mqtt]\nurl = \"mqtt://10.0.2.2:{port}\"\nkeep_alive_s = 10\n\
+             [video]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nformat = \"yuyv\"\nwidth = 640\nheight = 480\n\
+             fps = 15\nbitrate_kbps = 600\n\
+             [audio]\nsource = \"alsa\"\ndevice = \"hw:Loopback,1,0\"\n\
+             [webrtc]\nudp_port = {media_port}\nnat_1to1_ips = [\"127.0.0.1\"]\n"
+        ),
+    );
+    vm.ok(
+        "rtcam run --config /tmp/rtcam.toml &",
+        Duration::from_secs(10),
+    );
+
+    let t_join = Instant::now();
+    let v = Viewer::join_connected(ViewerOptions::new(port, DEVICE, "vm-viewer"), 5)
+        .await
+        .expect("the viewer joins the VM's rtcam");
+    assert!(
+        v.wait_until(Duration::from_secs(30), |s| s.unstamped >= 5)
+            .await,
+        "pictures from vivid within 30 s: {:?}",
+        v.seen.lock().unwrap().unstamped
+    );
+    println!(
+        "VM: first pictures {:.1} s after the join started",
+        t_join.elapsed().as_secs_f64()
+    );
+
+    let cpu0 = guest_cpu(&mut vm);
+    let (from, audio0) = (Instant::now(), v.seen.lock().unwrap().audio_bytes);
+    let audio_n0 = v.seen.lock().unwrap().audio_at.len();
+    tokio::time::sleep(Duration::from_secs(SECS)).await;
+    let cpu = guest_cpu(&mut vm) - cpu0;
+    {
+        let seen = v.seen.lock().unwrap();
+        let (n, distinct) = pictures_since(&seen, from);
+        let fps = n as f64 / SECS as f64;
+        let audio_packets = seen.audio_at.len() - audio_n0;
+        let audio_avg = (seen.audio_bytes - audio0) as f64 / audio_packets.max(1) as f64;
+        let sizes: Vec<_> = seen
+            .unstamped_pictures
+            .iter()
+            .filter(|p| p.0 >= from)
+            .map(|p| (p.1, p.2))
+            .collect();
+        let bars = seen.last_unstamped_bars.unwrap_or_default();
+        println!(
+            "VM NUMBERS: {fps:.1} fps decoded at the host ({distinct} distinct of {n} pictures), \
+             rtcam in the VM {:.0} % of a core ({cpu:.1} s CPU in {SECS} s), audio {audio_packets} \
+             packets averaging {audio_avg:.0} bytes, bars luma {bars:?}, stamped {}",
+            cpu / SECS as f64 * 100.0,
+            seen.decoded.len()
+        );
+        assert!(
+            fps >= 5.0,
+            "at least 5 fps of vivid's pictures decoded: {fps:.1}"
+        );
+        assert!(
+            sizes.iter().all(|s| *s == (640, 480)),
+            "640x480 pictures: {:?}",
+            sizes.first()
+        );
+        assert!(
+            distinct * 2 >= n,
+            "the pictures change (vivid's overlay counts): {distinct} of {n}"
+        );
+        // vivid's 75 % colour bars: white, yellow, cyan, green, magenta, red, blue, black;
+        // luma falls from left to right. rtcam's synthetic source carries a stamp instead.
+        assert!(
+            bars.windows(2).all(|w| w[0] > w[1]) && bars[0] - bars[7] > 100,
+            "vivid's colour bars: {bars:?}"
+        );
+        assert_eq!(
+            seen.decoded.len(),
+            0,
+            "no picture with rtcam's synthetic stamp"
+        );
+        assert!(
+            audio_packets as u64 >= SECS * 40,
+            "audio from snd-aloop: {audio_packets} packets"
+        );
+        assert!(
+            audio_avg > 40.0,
+            "the tone, not silence: {audio_avg:.0} bytes per packet"
+        );
+    }
+
+    // The camera goes away under the daemon (vivid's Disconnect control, as a USB camera
+    // pulled out) and comes back (vivid unloaded and loaded again): rtcam stays up, resumes.
+    vm.ok(
+        "v4l2-ctl -d /dev/video0 -c disconnect=1",
+        Duration::from_secs(20),
+    );
+    let gone = Instant::now();
+    // (A subshell: `exit` in the guest's own shell would end its init.)
+    vm.ok(
+        "(for i in $(seq 1 100); do rmmod vivid 2>/dev/null && exit 0; sleep 0.2; done; exit 1)",
+        Duration::from_secs(60),
+    );
+    vm.ok("load_vivid", Duration::from_secs(30));
+    let back = Instant::now();
+    let resumed = v
+        .wait_until(Duration::from_secs(40), |s| {
+            s.unstamped_pictures.iter().filter(|p| p.0 >= back).count() >= 10
+        })
+        .await;
+    println!(
+        "VM: camera unplugged and replugged; 10 pictures again {:.1} s after it came back \
+         ({:.1} s after it went)",
+        back.elapsed().as_secs_f64(),
+        gone.elapsed().as_secs_f64()
+    );
+    vm.ok("pidof rtcam", Duration::from_secs(10));
+    assert!(resumed, "pictures resume after vivid is reloaded");
+    v.hangup().await;
+    vm.ok("kill $(pidof rtcam)", Duration::from_secs(10));
+    vm.shutdown();
+    println!("VM: whole test {:.1} s", t0.elapsed().as_secs_f64());
+}
