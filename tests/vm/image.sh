@@ -5,13 +5,15 @@
 # cross-check and feed the drivers) and the aarch64 rtcam binary with its shared libraries.
 # Everything comes from Debian's packages; nothing else is downloaded.
 #
-#   tests/vm/image.sh path/to/aarch64/rtcam      -> target/vm/vmlinuz, target/vm/initramfs.gz
+#   tests/vm/image.sh path/to/aarch64/rtcam [FILE...]  -> target/vm/vmlinuz, target/vm/initramfs.gz
 #
+# FILEs (e.g. a recorded .h264 clip) are put in the guest's /data/.
 # The .deb files and their extracted tree are cached under target/vm/ (only the initramfs is
 # rebuilt when the binary changes). tests/vm/run.sh boots the result.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-rtcam=${1:?usage: tests/vm/image.sh path/to/aarch64/rtcam}
+rtcam=${1:?usage: tests/vm/image.sh path/to/aarch64/rtcam [FILE...]}
+shift
 [ -x "$rtcam" ] || { echo "image.sh: $rtcam is not an executable" >&2; exit 2; }
 out=target/vm
 cache=$out/debs
@@ -28,7 +30,8 @@ if [ ! -f "$cache/.complete" ]; then
   kernel=$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-arm64\).*/\1/p' | head -1)
   [ -n "$kernel" ] || { echo "image.sh: no arm64 kernel package found (apt-get update?)" >&2; exit 2; }
   echo "image.sh: downloading $kernel and the guest's tools (arm64 .debs, cached in $cache)"
-  (cd "$cache" && apt-get download -q -o APT::Sandbox::User=root "$kernel:arm64" busybox-static:arm64 alsa-utils:arm64 \
+  (cd "$cache" && timeout 900 apt-get download -q -o APT::Sandbox::User=root \
+    -o Acquire::http::Timeout=30 -o Acquire::Retries=3 "$kernel:arm64" busybox-static:arm64 alsa-utils:arm64 \
     v4l-utils:arm64 libv4l-0:arm64 libv4lconvert0:arm64 libjpeg62-turbo:arm64)
   rm -rf "$out/extract"
   mkdir -p "$out/extract"
@@ -86,6 +89,8 @@ for b in rtcam v4l2-ctl speaker-test aplay; do need_libs "$root/bin/$b"; done
 # alsa-lib reads its configuration (device names such as hw:Loopback,1) from here.
 cp -r /usr/share/alsa "$root/usr/share/alsa"
 install -m 0755 tests/vm/init "$root/init"
+mkdir -p "$root/data"
+for f in "$@"; do cp "$f" "$root/data/"; done
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out/initramfs.gz"
 echo "image.sh: $out/vmlinuz ($kver) and $out/initramfs.gz" \

@@ -16,6 +16,11 @@ const SETUP: &str = "set -e; ip link set lo up; \
     ip link set rtcam0 up; ip link set rtcam1 up; \
     ip route add default via 198.18.0.254 dev rtcam0";
 
+/// Whether this process runs inside a test's namespace (no route to the outside world).
+pub fn inside() -> bool {
+    std::env::var_os(MARKER).is_some()
+}
+
 /// Returns `true` when the caller is already inside the namespace and should run the test
 /// body. Otherwise runs the test `name` of `module` (pass `module_path!()`) in a new
 /// namespace, fails if it failed, and returns `false`.

@@ -21,10 +21,12 @@ fn repo() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the image around `binary` (`tests/vm/image.sh`), panicking with its output on failure.
-pub fn build_image(binary: &std::ffi::OsStr) {
+/// Builds the image around `binary` (`tests/vm/image.sh`) with `files` in the guest's
+/// `/data/`, panicking with its output on failure.
+pub fn build_image(binary: &std::ffi::OsStr, files: &[&std::path::Path]) {
     let out = Command::new(repo().join("tests/vm/image.sh"))
         .arg(binary)
+        .args(files)
         .output()
         .expect("run tests/vm/image.sh");
     print!("{}", String::from_utf8_lossy(&out.stdout));
