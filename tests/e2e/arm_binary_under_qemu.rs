@@ -20,13 +20,7 @@ fn qemu() -> Option<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aarch64_binary_streams_under_qemu() {
-    let Some(binary) = std::env::var_os("RTCAM_ARM_BINARY") else {
-        let msg = "RTCAM_ARM_BINARY is not set: build the aarch64 binary with \
-                   `cross/build.sh aarch64` (./scripts/test.sh does it and sets the variable)";
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+    let Some(binary) = support::arm_binary() else {
         return;
     };
     if !support::netns::enter(module_path!(), "aarch64_binary_streams_under_qemu") {

@@ -83,13 +83,7 @@ fn pictures_since(seen: &Seen, from: Instant) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm() {
-    let Some(binary) = std::env::var_os("RTCAM_ARM_BINARY") else {
-        let msg = "RTCAM_ARM_BINARY is not set: build the aarch64 binary with \
-                   `cross/build.sh aarch64` (./scripts/test.sh does it and sets the variable)";
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+    let Some(binary) = support::arm_binary() else {
         return;
     };
     // The image is built before entering the namespace: its first build downloads Debian's

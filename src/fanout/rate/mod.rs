@@ -210,6 +210,7 @@ impl RateControl {
             .map(|(id, e)| Viewer {
                 id: *id,
                 estimate_bps: self.limits.video_share(e.estimator.estimate_bps()),
+                sent_bps: self.limits.video_share(e.sent_bps),
             })
             .collect();
         let shares = Self::shares(&s);

@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 pub const THIN_BELOW: f64 = 0.5;
 /// A thinned viewer gets the full stream again above this share.
 pub const UNTHIN_ABOVE: f64 = 0.7;
+/// A thinned viewer whose estimate covers this many times what the whole stream carries is
+/// whole again (thinned only while it is below what is carried: hysteresis between the two).
+pub const UNTHIN_COVERS: f64 = 1.3;
 /// However slow a thinned viewer, the encoder keeps at least this share of what the viewers
 /// that keep up can take: a slow link must not drag the others down (its base layer may then
 /// not fit either, and it sees fewer pictures still).
@@ -108,6 +111,8 @@ pub const AUDIO_HEADERS_BPS: u32 = 50 * 50 * 8;
 pub struct Viewer {
     pub id: u64,
     pub estimate_bps: u32,
+    /// What the viewer's video was sent over its last report interval, bit/s (0: unknown).
+    pub sent_bps: u32,
 }
 
 /// What the encoder and the viewers' tracks should do now.
@@ -208,13 +213,25 @@ impl Target {
         let fastest = viewers.iter().map(|v| v.estimate_bps).max().unwrap_or(0);
         self.thinned
             .retain(|id| viewers.iter().any(|v| v.id == *id));
+        // What the whole stream really carries (a quiet scene sends far less than the
+        // encoder's target, and an estimate is only proven up to what was carried): a viewer
+        // whose estimate covers it is not slow, however far above it another one's estimate.
+        let carried = viewers
+            .iter()
+            .filter(|v| !self.thinned.contains(&v.id))
+            .map(|v| v.sent_bps)
+            .max()
+            .unwrap_or(0);
         for v in viewers {
             let ratio = f64::from(v.estimate_bps) / f64::from(fastest.max(1));
+            let covers = |factor: f64| {
+                carried > 0 && f64::from(v.estimate_bps) >= factor * f64::from(carried)
+            };
             let thinned = self.thinned.contains(&v.id);
             let can_thin = top_layer > 0 || self.limits.second_stream;
-            if can_thin && !thinned && ratio < THIN_BELOW {
+            if can_thin && !thinned && ratio < THIN_BELOW && !covers(1.0) {
                 self.thinned.push(v.id);
-            } else if thinned && ratio >= UNTHIN_ABOVE {
+            } else if thinned && (ratio >= UNTHIN_ABOVE || covers(UNTHIN_COVERS)) {
                 self.thinned.retain(|id| *id != v.id);
             }
         }

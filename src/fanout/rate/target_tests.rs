@@ -18,6 +18,15 @@ fn v(id: u64, kbps: u32) -> Viewer {
     Viewer {
         id,
         estimate_bps: kbps * 1000,
+        sent_bps: 0,
+    }
+}
+
+/// A viewer whose video was sent `sent_kbps` over its last report.
+fn vs(id: u64, kbps: u32, sent_kbps: u32) -> Viewer {
+    Viewer {
+        sent_bps: sent_kbps * 1000,
+        ..v(id, kbps)
     }
 }
 
@@ -118,6 +127,7 @@ fn stays_within_the_configured_range() {
         &[Viewer {
             id: 1,
             estimate_bps: u32::MAX,
+            sent_bps: 0,
         }],
         SHARES,
     );
@@ -244,4 +254,27 @@ fn the_second_stream_halves_its_pictures_sooner_than_the_main_one() {
     });
     let plan = t.update(Instant::now(), &[v(1, 1200), v(2, 500)], SHARES);
     assert!(!plan.low.unwrap().half_size, "500 k: full size");
+}
+
+#[test]
+fn a_viewer_that_carries_what_a_quiet_stream_sends_is_not_slow() {
+    // A quiet scene: the encoder may spend 1.5 M but sends 200 k. One viewer's estimate
+    // was never cut (1500 k), the other's was cut once to 230 k: far below the first, yet
+    // it carries everything the stream sends, so it stays whole (seen with two Chromium
+    // viewers on a loaded machine: the second one got the half-size second stream).
+    let mut t = Target::new(Limits {
+        second_stream: true,
+        ..limits()
+    });
+    let now = Instant::now();
+    let plan = t.update(now, &[vs(1, 1500, 200), vs(2, 230, 200)], SHARES);
+    assert!(!t.is_thinned(2), "230 k covers the 200 k carried");
+    assert!(plan.low.is_none(), "no second stream");
+    // A busy scene sending 1.2 M: now 230 k is a slow link.
+    let plan = t.update(now + S, &[vs(1, 1500, 1200), vs(2, 230, 1200)], SHARES);
+    assert!(t.is_thinned(2));
+    assert!(plan.low.is_some());
+    // The scene quietens (the whole stream carries 300 k): 420 k covers it with margin.
+    t.update(now + 2 * S, &[vs(1, 1500, 300), vs(2, 420, 150)], SHARES);
+    assert!(!t.is_thinned(2), "420 k >= 1.3 x 300 k");
 }

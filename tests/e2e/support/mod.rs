@@ -20,6 +20,22 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// The aarch64 rtcam binary named by `RTCAM_ARM_BINARY` (`scripts/test.sh` builds it with
+/// `cross/build.sh aarch64` and sets it). Without it: `None` with a SKIPPED line, and under
+/// CI (`CI=true`) a failure.
+pub fn arm_binary() -> Option<std::ffi::OsString> {
+    let binary = std::env::var_os("RTCAM_ARM_BINARY");
+    if binary.is_none() {
+        let msg = "RTCAM_ARM_BINARY is not set: build the aarch64 binary with \
+                   `cross/build.sh aarch64` (./scripts/test.sh does it and sets the variable)";
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    binary
+}
+
 /// Starts the embedded broker on free loopback ports; returns the TCP port.
 pub fn embedded_broker() -> u16 {
     let tcp: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
