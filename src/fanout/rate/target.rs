@@ -213,20 +213,25 @@ impl Target {
         let fastest = viewers.iter().map(|v| v.estimate_bps).max().unwrap_or(0);
         self.thinned
             .retain(|id| viewers.iter().any(|v| v.id == *id));
-        // What the whole stream really carries (a quiet scene sends far less than the
-        // encoder's target, and an estimate is only proven up to what was carried): a viewer
-        // whose estimate covers it is not slow, however far above it another one's estimate.
-        let carried = viewers
-            .iter()
-            .filter(|v| !self.thinned.contains(&v.id))
-            .map(|v| v.sent_bps)
-            .max()
-            .unwrap_or(0);
+        // What the main stream really carries, as the other viewers on it were sent (a quiet
+        // scene sends far less than the encoder's target, and an estimate is only proven up
+        // to what was carried): a viewer whose estimate covers it is not slow, however far
+        // above it another one's estimate. The same measure decides both ways (no flapping);
+        // unknown (0) when no other viewer on the main stream has reported what it was sent.
+        let thinned_now = self.thinned.clone();
+        let carried = |me: u64| {
+            viewers
+                .iter()
+                .filter(|o| o.id != me && !thinned_now.contains(&o.id))
+                .map(|o| o.sent_bps)
+                .max()
+                .unwrap_or(0)
+        };
         for v in viewers {
             let ratio = f64::from(v.estimate_bps) / f64::from(fastest.max(1));
-            let covers = |factor: f64| {
-                carried > 0 && f64::from(v.estimate_bps) >= factor * f64::from(carried)
-            };
+            let main = carried(v.id);
+            let covers =
+                |factor: f64| main > 0 && f64::from(v.estimate_bps) >= factor * f64::from(main);
             let thinned = self.thinned.contains(&v.id);
             let can_thin = top_layer > 0 || self.limits.second_stream;
             if can_thin && !thinned && ratio < THIN_BELOW && !covers(1.0) {

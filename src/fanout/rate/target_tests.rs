@@ -278,3 +278,23 @@ fn a_viewer_that_carries_what_a_quiet_stream_sends_is_not_slow() {
     t.update(now + 2 * S, &[vs(1, 1500, 300), vs(2, 420, 150)], SHARES);
     assert!(!t.is_thinned(2), "420 k >= 1.3 x 300 k");
 }
+
+#[test]
+fn a_stale_send_rate_does_not_make_a_viewer_flap() {
+    // Plans are made every 100 ms, send rates arrive with each report (about a second): a
+    // viewer's own rate from before (1200 k) must not count against it while the other
+    // viewer on the main stream shows the scene sends 150 k.
+    let mut t = Target::new(Limits {
+        second_stream: true,
+        ..limits()
+    });
+    let now = Instant::now();
+    for i in 0..20 {
+        let at = now + Duration::from_millis(100 * i);
+        t.update(at, &[vs(1, 1500, 150), vs(2, 236, 1200)], SHARES);
+        assert!(
+            !t.is_thinned(2),
+            "update {i}: 236 k covers the 150 k carried"
+        );
+    }
+}
