@@ -68,6 +68,27 @@ fn record_clip() -> std::path::PathBuf {
     path
 }
 
+/// Starts rtcam in the guest as `device`, its `[video]` section `video` (640x480 at 15 fps
+/// besides), the loopback card's capture side as microphone, the broker on the host's
+/// `ports.0` and the media on the forwarded UDP port `ports.1`.
+fn start_rtcam(vm: &mut Vm, device: &str, ports: (u16, u16), video: &str) {
+    let (broker, media) = ports;
+    let path = format!("/tmp/{device}.toml");
+    vm.write_file(
+        &path,
+        &format!(
+            "device_id = \"{device}\"\n[mqtt]\nurl = \"mqtt://10.0.2.2:{broker}\"\nkeep_alive_s = 10\n\
+             [video]\n{video}\nwidth = 640\nheight = 480\nfps = 15\n\
+             [audio]\nsource = \"alsa\"\ndevice = \"hw:Loopback,1,0\"\n\
+             [webrtc]\nudp_port = {media}\nnat_1to1_ips = [\"127.0.0.1\"]\n"
+        ),
+    );
+    vm.ok(
+        &format!("rtcam run --config {path} &"),
+        Duration::from_secs(10),
+    );
+}
+
 /// Pictures decoded since `from` and how many distinct ones among them.
 fn pictures_since(seen: &Seen, from: Instant) -> (usize, usize) {
     let recent: Vec<_> = seen
@@ -152,19 +173,11 @@ async fn aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm() {
         assert!(listed, "probe lists {f:?}:\n{probe}");
     }
 
-    vm.write_file(
-        "/tmp/rtcam.toml",
-        &format!(
-            "device_id = \"{DEVICE}\"\n[mqtt]\nurl = \"mqtt://10.0.2.2:{port}\"\nkeep_alive_s = 10\n\
-             [video]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nformat = \"yuyv\"\nwidth = 640\nheight = 480\n\
-             fps = 15\nbitrate_kbps = 600\n\
-             [audio]\nsource = \"alsa\"\ndevice = \"hw:Loopback,1,0\"\n\
-             [webrtc]\nudp_port = {media_port}\nnat_1to1_ips = [\"127.0.0.1\"]\n"
-        ),
-    );
-    vm.ok(
-        "rtcam run --config /tmp/rtcam.toml &",
-        Duration::from_secs(10),
+    start_rtcam(
+        &mut vm,
+        DEVICE,
+        (port, media_port),
+        "source = \"v4l2\"\ndevice = \"/dev/video0\"\nformat = \"yuyv\"\nbitrate_kbps = 600",
     );
 
     let t_join = Instant::now();
@@ -276,18 +289,11 @@ async fn aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm() {
 
     // Passthrough on the same board: recorded H.264 (what `rpicam-vid` sends from a Pi 4's
     // hardware encoder) goes to the viewer without an encode: rtcam's own cost.
-    vm.write_file(
-        "/tmp/rtcam-h264.toml",
-        &format!(
-            "device_id = \"{DEVICE_H264}\"\n[mqtt]\nurl = \"mqtt://10.0.2.2:{port}\"\nkeep_alive_s = 10\n\
-             [video]\nsource = \"h264file\"\nfile = \"/data/clip.h264\"\nwidth = 640\nheight = 480\n\
-             fps = 15\n[audio]\nsource = \"alsa\"\ndevice = \"hw:Loopback,1,0\"\n\
-             [webrtc]\nudp_port = {media_port}\nnat_1to1_ips = [\"127.0.0.1\"]\n"
-        ),
-    );
-    vm.ok(
-        "rtcam run --config /tmp/rtcam-h264.toml &",
-        Duration::from_secs(10),
+    start_rtcam(
+        &mut vm,
+        DEVICE_H264,
+        (port, media_port),
+        "source = \"h264file\"\nfile = \"/data/clip.h264\"",
     );
     // Nobody watching: what the daemon costs at rest (after a second to start up).
     tokio::time::sleep(Duration::from_secs(1)).await;
