@@ -23,7 +23,7 @@ async fn aarch64_binary_streams_under_qemu() {
     let Some(binary) = support::arm_binary() else {
         return;
     };
-    if !support::netns::enter(module_path!(), "aarch64_binary_streams_under_qemu") {
+    if !support::netns::enter_alone(module_path!(), "aarch64_binary_streams_under_qemu") {
         return;
     }
     let qemu = qemu().expect("qemu-user-static is installed (cross/build.sh installs it)");

@@ -125,7 +125,7 @@ fn assert_played(m: &Value, who: &str) {
 
 #[test]
 fn browser_viewers_talkback_and_full_via_rtcam_demo() {
-    if !support::netns::enter(
+    if !support::netns::enter_alone(
         module_path!(),
         "browser_viewers_talkback_and_full_via_rtcam_demo",
     ) {
@@ -208,7 +208,7 @@ fn browser_viewers_talkback_and_full_via_rtcam_demo() {
 
 #[test]
 fn browser_plays_via_mosquitto_websockets() {
-    if !support::netns::enter(module_path!(), "browser_plays_via_mosquitto_websockets") {
+    if !support::netns::enter_alone(module_path!(), "browser_plays_via_mosquitto_websockets") {
         return;
     }
     require_browser_tools();

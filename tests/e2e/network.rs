@@ -112,15 +112,7 @@ async fn a_cap_below_the_easy_pattern_is_followed_down() {
     let start = watch(&v, "Cap 150 kbit/s, bars pattern, start 1500 kbit/s", 30).await;
     let s = window(&v, start, 10, 20);
     println!("CAP 150: {s:?}\n{}", net.qdisc_stats());
-    {
-        let seen = v.seen.lock().unwrap();
-        println!(
-            "viewer: undecodable {} idrs {} last stats {:?}",
-            seen.undecodable,
-            seen.idr_at.len(),
-            seen.stats.last()
-        );
-    }
+    println!("viewer: {}", v.counts());
     // Issue #11: ≥ 15 fps, no freeze over 500 ms, p95 added delay ≤ 300 ms. Measured
     // 17.2–17.6 fps, gaps 104–181 ms, p95 72–140 ms (docs/benchmarks.md).
     assert!(s.fps >= 15.0, "{s:?}");
@@ -207,7 +199,10 @@ async fn three_percent_random_loss_keeps_the_rate() {
     let start = watch(&v, "3 % random loss, busy pattern, 1500 kbit/s", 20).await;
     let s = window(&v, start, 5, 15);
     let target = last_target(&v);
-    println!("LOSS 3 %: target {target} kbit/s; {s:?}");
+    println!(
+        "LOSS 3 %: target {target} kbit/s; {s:?}\nviewer: {}",
+        v.counts()
+    );
     assert!(s.fps >= 25.0, "{s:?}");
     assert!(target >= 750, "the target holds: {target}");
     v.hangup().await;
@@ -303,7 +298,7 @@ async fn without_a_second_stream_a_slow_viewer_is_thinned() {
 
 #[test]
 fn chromium_behind_a_capped_link() {
-    if !support::netns::enter(module_path!(), "chromium_behind_a_capped_link") {
+    if !support::netns::enter_alone(module_path!(), "chromium_behind_a_capped_link") {
         return;
     }
     crate::browser::require_browser_tools();

@@ -128,7 +128,7 @@ fn check_trends(samples: &[Sample]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_minutes_of_viewers_coming_and_going_leave_no_trend() {
-    if !support::netns::enter(
+    if !support::netns::enter_alone(
         module_path!(),
         "two_minutes_of_viewers_coming_and_going_leave_no_trend",
     ) {
@@ -144,7 +144,7 @@ async fn two_minutes_of_viewers_coming_and_going_leave_no_trend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "30 minutes; run through scripts/soak.sh"]
 async fn long_soak() {
-    if !support::netns::enter(module_path!(), "long_soak") {
+    if !support::netns::enter_alone(module_path!(), "long_soak") {
         return;
     }
     let secs = std::env::var("RTCAM_SOAK_S")

@@ -115,7 +115,7 @@ async fn aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm() {
         support::vm::build_image(&binary, &[&clip]);
         println!("VM: image {:.1} s", t0.elapsed().as_secs_f64());
     }
-    if !support::netns::enter(
+    if !support::netns::enter_alone(
         module_path!(),
         "aarch64_rtcam_streams_vivid_and_snd_aloop_from_a_vm",
     ) {

@@ -6,6 +6,7 @@
 //! reach another host.
 
 use std::process::Command;
+use std::sync::Mutex;
 
 const MARKER: &str = "RTCAM_TEST_IN_NETNS";
 
@@ -19,6 +20,25 @@ const SETUP: &str = "set -e; ip link set lo up; \
 /// Whether this process runs inside a test's namespace (no route to the outside world).
 pub fn inside() -> bool {
     std::env::var_os(MARKER).is_some()
+}
+
+/// Held while a CPU-hungry test runs (see [`enter_alone`]).
+static HUNGRY: Mutex<()> = Mutex::new(());
+
+/// [`enter`] for a test that needs most of the machine (headless Chromium, a QEMU board, the
+/// soak's steady frame rate): at most one of them runs at a time, next to at most one light
+/// test. Two at once on 2 cores starve each other, and their frame rates and bandwidth
+/// estimates then measure the machine, not rtcam (seen: a Chromium tab's estimate collapsed
+/// to 176 kbit/s on loopback while another Chromium test ran, and it was moved to the half-size
+/// second stream; the soak's viewers fell to 21 fps next to a browser test).
+pub fn enter_alone(module: &str, name: &str) -> bool {
+    if inside() {
+        return true;
+    }
+    let _alone = HUNGRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    enter(module, name)
 }
 
 /// Returns `true` when the caller is already inside the namespace and should run the test

@@ -84,7 +84,9 @@ pub(super) async fn read_video(
             let packets = match out {
                 Out::Lost => {
                     waiting_for_idr = true;
-                    seen.lock().unwrap().undecodable += 1;
+                    let mut seen = seen.lock().unwrap();
+                    seen.undecodable += 1;
+                    seen.lost += 1;
                     continue;
                 }
                 Out::Unit(packets) => packets,
@@ -104,7 +106,9 @@ pub(super) async fn read_video(
                 seen.lock().unwrap().undecodable += 1;
                 continue;
             }
-            decode(&mut decoder, &au, &seen, now);
+            if !decode(&mut decoder, &au, &seen, now) {
+                waiting_for_idr = true;
+            }
         }
         if waiting_for_idr && last_pli.map_or(true, |t| t.elapsed() >= Duration::from_secs(1)) {
             last_pli = Some(now);
@@ -113,7 +117,13 @@ pub(super) async fn read_video(
     }
 }
 
-fn decode(decoder: &mut openh264::decoder::Decoder, au: &[u8], seen: &Mutex<Seen>, now: Instant) {
+/// Decodes one access unit; `false` when the decoder refused it.
+fn decode(
+    decoder: &mut openh264::decoder::Decoder,
+    au: &[u8],
+    seen: &Mutex<Seen>,
+    now: Instant,
+) -> bool {
     match decoder.decode(au) {
         Ok(Some(yuv)) => {
             use openh264::formats::YUVSource;
@@ -150,8 +160,14 @@ fn decode(decoder: &mut openh264::decoder::Decoder, au: &[u8], seen: &Mutex<Seen
             }
         }
         Ok(None) => {}
-        Err(_) => seen.lock().unwrap().undecodable += 1,
+        Err(_) => {
+            let mut seen = seen.lock().unwrap();
+            seen.undecodable += 1;
+            seen.decode_errors += 1;
+            return false;
+        }
     }
+    true
 }
 
 pub(super) async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {

@@ -50,6 +50,10 @@ pub struct Decoded {
 pub struct Seen {
     pub decoded: Vec<Decoded>,
     pub undecodable: usize,
+    /// Access units the jitter buffer gave up on (a packet lost for good).
+    pub lost: usize,
+    /// Access units the decoder refused (each is answered with a PLI, like a browser).
+    pub decode_errors: usize,
     pub unstamped: usize,
     /// Pictures without rtcam's stamp (a real camera's, a video command's): when, their
     /// size, and a hash of their luma (to tell that the picture changes).
@@ -344,6 +348,21 @@ impl Viewer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         pred(&self.seen.lock().unwrap())
+    }
+    /// What happened to the video so far, for a failure's message: pictures decoded and
+    /// unstamped, units lost or refused, IDRs, the device's last stats.
+    pub fn counts(&self) -> String {
+        let s = self.seen.lock().unwrap();
+        format!(
+            "decoded {} unstamped {} undecodable {} (lost {}, refused by the decoder {}) idrs {} last stats {:?}",
+            s.decoded.len(),
+            s.unstamped,
+            s.undecodable,
+            s.lost,
+            s.decode_errors,
+            s.idr_at.len(),
+            s.stats.last().map(|(_, v)| v)
+        )
     }
 
     /// Sends an RTCP PLI for the video stream.
