@@ -48,6 +48,7 @@ pub mod encode;
 pub mod fanout;
 pub mod h264;
 pub mod http;
+pub mod log_budget;
 pub mod peer;
 pub mod probe;
 pub mod signaling;

@@ -77,7 +77,7 @@ pub async fn demo(
 /// `rtcam status`: prints the device's retained status; `Ok(true)` when it is online.
 pub async fn print_status(config: &Config, wait: Duration) -> Result<bool, super::Error> {
     let topics = Topics::new(&config.mqtt.prefix, &config.resolved_device_id());
-    let status = crate::signaling::mqtt::query_status(&config.mqtt, &topics, wait).await?;
+    let status = crate::signaling::status_query::query_status(&config.mqtt, &topics, wait).await?;
     Ok(match status {
         Some(s) => {
             println!("{s}");

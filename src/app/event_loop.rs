@@ -12,6 +12,7 @@ use super::outbox::Outbox;
 use super::peers::Peers;
 use super::seams::{MediaControl, OfferMaker, Standby};
 use super::watchdog::{Watchdog, STALL_LIMIT};
+use crate::log_budget::LogBudget;
 use crate::peer::PeerEvent;
 use crate::signaling::mqtt::MqttEvent;
 use crate::signaling::protocol::{self, Inbound};
@@ -42,7 +43,13 @@ pub(super) struct Daemon {
     unhealthy: Option<String>,
     mqtt_alive: bool,
     broker_up: bool,
+    /// Refused viewer messages are logged within a budget: anyone on the broker sends them.
+    refused_log: LogBudget,
 }
+
+/// Refused viewer messages logged per [`REFUSED_LOG_WINDOW`]; more are only counted.
+const REFUSED_LOG_LINES: u32 = 10;
+const REFUSED_LOG_WINDOW: Duration = Duration::from_secs(10);
 
 impl Daemon {
     pub fn new(
@@ -67,6 +74,7 @@ impl Daemon {
             unhealthy: None,
             mqtt_alive: true,
             broker_up: false,
+            refused_log: LogBudget::new(REFUSED_LOG_LINES, REFUSED_LOG_WINDOW),
         }
     }
 
@@ -276,7 +284,16 @@ impl Daemon {
             }
             Ok(None) => return,
             Err(e) => {
-                warn!(topic = %e.topic, reason = %e.reason, "refused a viewer message");
+                let take = self.refused_log.take(Instant::now());
+                if take.held_before > 0 {
+                    warn!(
+                        messages = take.held_before,
+                        "more viewer messages refused (not logged one by one)"
+                    );
+                }
+                if take.log {
+                    warn!(topic = %e.topic, reason = %e.reason, "refused a viewer message");
+                }
                 let Some(viewer) = e.viewer else {
                     return;
                 };

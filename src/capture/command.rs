@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
+use crate::log_budget::LogBudget;
 
 /// Longest the command may write nothing before it counts as stuck.
 pub const SILENCE: Duration = Duration::from_secs(5);
@@ -225,30 +226,23 @@ fn kill_group(child: &mut Child) {
 }
 
 fn log_stderr(err: impl Read, command: &str) {
-    let mut window = Instant::now();
-    let (mut logged, mut held) = (0u32, 0u64);
+    let mut budget = LogBudget::new(STDERR_LINES, STDERR_WINDOW);
     for line in BufReader::new(err).lines() {
         let Ok(line) = line else { break };
-        if window.elapsed() >= STDERR_WINDOW {
-            if held > 0 {
-                info!(
-                    command,
-                    lines = held,
-                    "video command: more stderr lines not logged"
-                );
-            }
-            window = Instant::now();
-            (logged, held) = (0, 0);
+        let take = budget.take(Instant::now());
+        if take.held_before > 0 {
+            info!(
+                command,
+                lines = take.held_before,
+                "video command: more stderr lines not logged"
+            );
         }
-        if logged < STDERR_LINES {
-            logged += 1;
+        if take.log {
             info!(
                 command,
                 "video command: {}",
                 line.chars().take(500).collect::<String>()
             );
-        } else {
-            held += 1;
         }
     }
 }

@@ -24,6 +24,11 @@ pub struct MqttConfig {
     pub client_id: String,
     /// Keep-alive in seconds. Default 30.
     pub keep_alive_s: u64,
+    /// Largest message (KiB) the device takes from the broker. rumqttc cannot skip a bigger
+    /// packet: it drops the connection. So the broker must refuse bigger ones first
+    /// (mosquitto `max_packet_size`, at most this many KiB). Default 1024 (the shipped
+    /// mosquitto config's limit); 64..=65536.
+    pub max_message_kib: u32,
 }
 
 /// Where video frames come from.
@@ -257,6 +262,7 @@ impl Default for MqttConfig {
             password: String::new(),
             client_id: String::new(),
             keep_alive_s: 30,
+            max_message_kib: 1024,
         }
     }
 }

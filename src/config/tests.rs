@@ -45,6 +45,10 @@ fn invalid_values_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("mqtt.url"), "{err}");
+    let err = Config::parse("[mqtt]\nmax_message_kib = 16\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("mqtt.max_message_kib"), "{err}");
     let err = Config::parse("device_id = \"a/b\"\n")
         .unwrap_err()
         .to_string();

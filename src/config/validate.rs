@@ -28,6 +28,12 @@ impl Config {
         if !(5..=600).contains(&self.mqtt.keep_alive_s) {
             return Err(invalid("mqtt.keep_alive_s", "must be 5..=600"));
         }
+        if !(64..=65536).contains(&self.mqtt.max_message_kib) {
+            return Err(invalid(
+                "mqtt.max_message_kib",
+                "must be 64..=65536 (KiB; SDPs alone reach tens of KiB)",
+            ));
+        }
         let v = &self.video;
         if v.width < 128 || v.height < 96 || v.width % 2 != 0 || v.height % 2 != 0 {
             return Err(invalid(

@@ -6,4 +6,5 @@ pub mod mqtt;
 pub mod protocol;
 pub mod sdp;
 pub mod session;
+pub mod status_query;
 pub mod subscriptions;

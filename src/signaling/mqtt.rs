@@ -14,9 +14,17 @@ use super::subscriptions::{SubAckOutcome, Subscriptions};
 use crate::backoff::Backoff;
 use crate::config::{BrokerUrl, MqttConfig};
 
-/// Largest MQTT packet in either direction: SDPs with many candidates exceed rumqttc's
-/// 10 KiB default.
+/// Largest MQTT packet the device sends: SDPs with many candidates exceed rumqttc's 10 KiB
+/// default. What it accepts is `mqtt.max_message_kib` plus [`PACKET_MARGIN`].
 pub const MAX_PACKET: usize = 256 * 1024;
+/// Bytes allowed above `mqtt.max_message_kib` on incoming packets: brokers count their limit
+/// differently (mosquitto: remaining length + 1; rumqttd: remaining length, then adds a
+/// packet id when it forwards a QoS 0 message at the subscription's QoS 1).
+pub const PACKET_MARGIN: usize = 1024;
+/// A connection that lived this long was a success: the next failure retries soon again.
+/// Shorter ones keep the back-off growing, so a broker that drops the device right after
+/// every connect (a retained message too big for it, an ACL) is not hammered.
+const STABLE_CONNECTION: Duration = Duration::from_secs(10);
 /// Outgoing requests queued in rumqttc while the broker is slow or away. Publishing never
 /// waits: when this is full the message is dropped (retained state is re-published on
 /// reconnect anyway).
@@ -122,7 +130,7 @@ pub fn client_options(config: &MqttConfig, client_id: &str) -> Result<MqttOption
         }
     };
     opts.set_keep_alive(Duration::from_secs(config.keep_alive_s));
-    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    opts.set_max_packet_size(incoming_limit(config), MAX_PACKET);
     opts.set_clean_session(true);
     if !config.username.is_empty() {
         opts.set_credentials(&config.username, &config.password);
@@ -130,70 +138,25 @@ pub fn client_options(config: &MqttConfig, client_id: &str) -> Result<MqttOption
     Ok(opts)
 }
 
-/// Reads a device's retained status from the broker (`rtcam status`): waits up to `wait` for
-/// it to say online. Returns the last status seen (`None`: the broker holds none).
-pub async fn query_status(
-    config: &MqttConfig,
-    topics: &Topics,
-    wait: Duration,
-) -> Result<Option<serde_json::Value>, MqttError> {
-    let opts = client_options(config, &format!("rtcam-status-{}", std::process::id()))?;
-    let (client, mut eventloop) = AsyncClient::new(opts, 16);
-    let deadline = tokio::time::Instant::now() + wait.max(Duration::from_secs(3));
-    let mut last: Option<serde_json::Value> = None;
-    let mut subscribed_at: Option<tokio::time::Instant> = None;
-    let mut last_error = String::new();
-    loop {
-        let polled = tokio::time::timeout_at(deadline, eventloop.poll()).await;
-        match polled {
-            Err(_) => break,
-            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
-                client
-                    .subscribe(topics.status(), QoS::AtLeastOnce)
-                    .await
-                    .map_err(|e| MqttError::Queue {
-                        what: "subscribe",
-                        topic: topics.status(),
-                        reason: e.to_string(),
-                    })?;
-            }
-            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => {
-                subscribed_at = Some(tokio::time::Instant::now());
-            }
-            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                let v = serde_json::from_slice::<serde_json::Value>(&p.payload).ok();
-                let online = v.as_ref().is_some_and(|v| v["state"] == "online");
-                last = v;
-                if online {
-                    break;
-                }
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                last_error = e.to_string();
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        // A retained message arrives right after the SubAck: without one, and with no wait
-        // asked for, there is nothing more to learn.
-        if let Some(at) = subscribed_at {
-            if last.is_none() && wait.is_zero() && at.elapsed() > Duration::from_secs(1) {
-                break;
-            }
-        }
+/// Largest incoming packet rumqttc accepts (remaining length, bytes).
+pub fn incoming_limit(config: &MqttConfig) -> usize {
+    config.max_message_kib as usize * 1024 + PACKET_MARGIN
+}
+
+/// A clear account of a lost connection: an oversized message gets the fix spelled out.
+fn explain(e: &rumqttc::ConnectionError) -> Option<String> {
+    use rumqttc::{ConnectionError, Error, StateError};
+    match e {
+        ConnectionError::MqttState(StateError::Deserialization(
+            Error::PayloadSizeLimitExceeded(size),
+        )) => Some(format!(
+            "the broker delivered a {size}-byte message, more than mqtt.max_message_kib \
+             allows; the MQTT client cannot skip it and had to drop the connection (a \
+             retained one comes back on every reconnect). Limit the broker's packets to \
+             mqtt.max_message_kib or less (mosquitto: max_packet_size), or raise it"
+        )),
+        _ => None,
     }
-    let _ = client.try_disconnect();
-    if subscribed_at.is_none() {
-        return Err(MqttError::Unreachable {
-            url: config.url.clone(),
-            reason: if last_error.is_empty() {
-                "no answer".into()
-            } else {
-                last_error
-            },
-        });
-    }
-    Ok(last)
 }
 
 /// Starts the connection task. It runs until a clean disconnect ([`Publisher::disconnect`])
@@ -249,6 +212,7 @@ async fn run(
     let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
     let mut subs = Subscriptions::new(subscriptions);
     let mut connected = false;
+    let mut connected_at: Option<std::time::Instant> = None;
     // Once the daemon has stopped listening, messages are dropped, but the connection stays
     // up until the disconnect it queued has gone out.
     let mut daemon_gone = false;
@@ -266,7 +230,7 @@ async fn run(
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 info!(broker = ?broker, "MQTT connected");
                 connected = true;
-                backoff.succeeded();
+                connected_at = Some(std::time::Instant::now());
                 // rumqttc forgets subscriptions with a clean session: subscribe every time.
                 subs.connected(std::time::Instant::now());
                 subscribe(&client, &mut subs);
@@ -312,8 +276,22 @@ async fn run(
             Err(e) => {
                 connected = false;
                 subs.disconnected();
+                if connected_at
+                    .take()
+                    .is_some_and(|t| t.elapsed() >= STABLE_CONNECTION)
+                {
+                    backoff.succeeded();
+                }
                 let wait = backoff.failed();
-                warn!(broker = ?broker, cause = %e, retry_in_ms = wait.as_millis() as u64, "MQTT connection lost; reconnecting");
+                let retry_in_ms = wait.as_millis() as u64;
+                match explain(&e) {
+                    Some(why) => {
+                        error!(broker = ?broker, retry_in_ms, "MQTT connection lost: {why}")
+                    }
+                    None => {
+                        warn!(broker = ?broker, cause = %e, retry_in_ms, "MQTT connection lost; reconnecting")
+                    }
+                }
                 if !daemon_gone {
                     let _ = tx.try_send(MqttEvent::Disconnected {
                         reason: e.to_string(),
@@ -364,5 +342,32 @@ async fn close(eventloop: &mut EventLoop) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_accepts_what_the_broker_is_told_to_allow_and_a_margin() {
+        let mut config = MqttConfig::default();
+        let opts = client_options(&config, "t").unwrap();
+        assert_eq!(opts.max_packet_size(), 1024 * 1024 + PACKET_MARGIN);
+        config.max_message_kib = 64;
+        let opts = client_options(&config, "t").unwrap();
+        assert_eq!(opts.max_packet_size(), 64 * 1024 + PACKET_MARGIN);
+    }
+
+    #[test]
+    fn an_oversized_message_is_explained_with_the_fix() {
+        use rumqttc::{ConnectionError, Error, StateError};
+        let e = ConnectionError::MqttState(StateError::Deserialization(
+            Error::PayloadSizeLimitExceeded(300_000),
+        ));
+        let why = explain(&e).expect("explained");
+        assert!(why.contains("300000-byte"), "{why}");
+        assert!(why.contains("max_packet_size"), "{why}");
+        assert_eq!(explain(&ConnectionError::RequestsDone), None);
     }
 }

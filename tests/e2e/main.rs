@@ -16,6 +16,7 @@ mod command_source;
 mod keyframe_on_pli;
 mod network;
 mod one_udp_port;
+mod oversized_messages;
 mod page_server_under_load;
 mod passthrough_h264;
 mod pli_flood;

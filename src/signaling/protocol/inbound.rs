@@ -3,7 +3,7 @@
 
 use super::messages::{Answer, CandidateInit, Hangup, ViewerCandidate};
 use super::topics::{InboundTopic, Topics};
-use super::{MAX_SDP_BYTES, MAX_VIEWER_ID};
+use super::{MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_VIEWER_ID};
 
 /// A message from a viewer, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,17 @@ pub fn parse_inbound(
         | InboundTopic::ViewerCandidate { session }
         | InboundTopic::Hangup { session } => session.clone(),
     };
+    if payload.len() > MAX_MESSAGE_BYTES {
+        return Err(ProtocolError {
+            topic: topic.to_string(),
+            session,
+            viewer: None,
+            reason: format!(
+                "{} bytes; viewer messages are at most {MAX_MESSAGE_BYTES} (dropped unread)",
+                payload.len()
+            ),
+        });
+    }
     // Best effort: find the viewer id even in a message that fails to parse fully, so the
     // sender can be told what was wrong.
     let loose: Option<serde_json::Value> = serde_json::from_slice(payload).ok();
@@ -195,5 +206,22 @@ mod tests {
         let e =
             parse_inbound(&t, topic, br#"{"type":"answer","sdp":"v=0","viewer":""}"#).unwrap_err();
         assert!(e.reason.contains("viewer"), "{e}");
+    }
+
+    #[test]
+    fn an_oversized_message_is_dropped_unread() {
+        let t = topics();
+        let sdp = format!("v=0{}", "a".repeat(super::MAX_MESSAGE_BYTES));
+        let payload = format!(r#"{{"type":"answer","sdp":"{sdp}","viewer":"v9"}}"#);
+        let e = parse_inbound(&t, "rtcam/cam1/session/s1/answer", payload.as_bytes()).unwrap_err();
+        assert_eq!(e.viewer, None, "not parsed, so nobody is named");
+        assert!(e.reason.contains("dropped unread"), "{e}");
+        let e = parse_inbound(
+            &t,
+            "rtcam/cam1/session/s1/candidate/viewer",
+            &vec![b' '; 2 * 1024 * 1024],
+        )
+        .unwrap_err();
+        assert!(e.reason.contains("bytes"), "{e}");
     }
 }

@@ -15,5 +15,8 @@ pub use topics::{new_session_id, valid_session_id, InboundTopic, Topics};
 pub const MAX_SDP_BYTES: usize = 64 * 1024;
 /// Longest viewer id accepted.
 pub const MAX_VIEWER_ID: usize = 64;
+/// Largest viewer message the device reads: an answer with the largest SDP and some room for
+/// its JSON. Bigger ones are dropped unread (not even parsed to find whom to tell).
+pub const MAX_MESSAGE_BYTES: usize = MAX_SDP_BYTES + 8 * 1024;
 /// Longest session id accepted in a topic.
 pub const MAX_SESSION_ID: usize = 64;

@@ -17,7 +17,8 @@ pub struct TestMqtt {
 impl TestMqtt {
     pub async fn connect(host: &str, port: u16, id: &str) -> Self {
         let mut opts = MqttOptions::new(id, host, port);
-        opts.set_max_packet_size(1 << 20, 1 << 20);
+        // Big enough outgoing to send what a broker must refuse (tests of oversized input).
+        opts.set_max_packet_size(1 << 20, 4 << 20);
         opts.set_keep_alive(Duration::from_secs(10));
         let (client, mut eventloop) = AsyncClient::new(opts, 64);
         let (tx, rx) = mpsc::channel(1024);
@@ -63,6 +64,14 @@ impl TestMqtt {
     pub async fn publish_raw(&self, topic: String, payload: &[u8]) {
         self.client
             .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+            .await
+            .expect("publish");
+    }
+
+    /// Publishes `payload` at `qos`, retained or not, without waiting for the broker.
+    pub async fn publish_with(&self, topic: String, payload: Vec<u8>, qos: QoS, retain: bool) {
+        self.client
+            .publish(topic, qos, retain, payload)
             .await
             .expect("publish");
     }
