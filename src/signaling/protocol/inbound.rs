@@ -3,7 +3,9 @@
 
 use super::messages::{Answer, CandidateInit, Hangup, ViewerCandidate};
 use super::topics::{InboundTopic, Topics};
-use super::{MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_VIEWER_ID};
+use super::{
+    MAX_CANDIDATE, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SDP_MID, MAX_UFRAG, MAX_VIEWER_ID,
+};
 
 /// A message from a viewer, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,8 +113,26 @@ pub fn parse_inbound(
             let c: ViewerCandidate = serde_json::from_slice(payload)
                 .map_err(|e| fail(format!("candidate JSON: {e}")))?;
             check_viewer(&c.viewer)?;
-            if c.init.candidate.len() > 1024 {
-                return Err(fail("`candidate` is too long".into()));
+            if c.init.candidate.len() > MAX_CANDIDATE {
+                return Err(fail(format!(
+                    "`candidate` is longer than {MAX_CANDIDATE} bytes"
+                )));
+            }
+            if c.init
+                .sdp_mid
+                .as_ref()
+                .is_some_and(|m| m.len() > MAX_SDP_MID)
+            {
+                return Err(fail(format!("`sdpMid` is longer than {MAX_SDP_MID} bytes")));
+            }
+            if c.init
+                .username_fragment
+                .as_ref()
+                .is_some_and(|u| u.len() > MAX_UFRAG)
+            {
+                return Err(fail(format!(
+                    "`usernameFragment` is longer than {MAX_UFRAG} bytes"
+                )));
             }
             Ok(Some(Inbound::Candidate {
                 session,
@@ -223,5 +243,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.reason.contains("bytes"), "{e}");
+    }
+
+    #[test]
+    fn candidate_fields_are_bounded() {
+        let t = topics();
+        let topic = "rtcam/cam1/session/s1/candidate/viewer";
+        let c = |field: &str, len: usize| {
+            format!(
+                r#"{{"viewer":"v9","candidate":"candidate:1 1 udp 1 10.0.0.1 9 typ host","{field}":"{}"}}"#,
+                "x".repeat(len)
+            )
+        };
+        assert!(parse_inbound(&t, topic, c("sdpMid", super::MAX_SDP_MID).as_bytes()).is_ok());
+        let e =
+            parse_inbound(&t, topic, c("sdpMid", super::MAX_SDP_MID + 1).as_bytes()).unwrap_err();
+        assert!(e.reason.contains("sdpMid"), "{e}");
+        assert_eq!(e.viewer.as_deref(), Some("v9"));
+        let long = c("usernameFragment", super::MAX_UFRAG + 1);
+        let e = parse_inbound(&t, topic, long.as_bytes()).unwrap_err();
+        assert!(e.reason.contains("usernameFragment"), "{e}");
     }
 }

@@ -2,8 +2,11 @@
 
 use std::time::Instant;
 
+use tracing::{debug, warn};
+
+use super::early::Kept;
 use super::{Action, Claimed, LocalCandidates, Sessions, Standby};
-use super::{ENDED_MEMORY, MAX_EARLY_CANDIDATES, MAX_EARLY_VIEWERS};
+use super::{ENDED_MEMORY, MAX_EARLY_CANDIDATES, MAX_EARLY_VIEWERS, MAX_REMOTE_CANDIDATES};
 use crate::signaling::protocol::{CandidateInit, ErrorCode};
 
 impl Sessions {
@@ -132,8 +135,7 @@ impl Sessions {
         sdp: String,
         out: &mut Vec<Action>,
     ) {
-        let early = self.early.remove(&viewer).unwrap_or_default();
-        self.early.clear();
+        let early = self.early.take(&viewer);
         let mut local = match std::mem::replace(&mut self.standby, Standby::None) {
             Standby::Published { local, .. } => local,
             _ => LocalCandidates::default(),
@@ -148,6 +150,7 @@ impl Sessions {
                 candidate,
             });
         }
+        let early_count = early.len();
         for candidate in early {
             out.push(Action::ApplyCandidate {
                 session: session.clone(),
@@ -161,6 +164,7 @@ impl Sessions {
                 connected: false,
                 deadline: Some(now + self.settings.connect_timeout),
                 local,
+                remote_candidates: early_count,
             },
         );
         out.push(Action::PublishStatus {
@@ -181,17 +185,30 @@ impl Sessions {
         candidate: CandidateInit,
         out: &mut Vec<Action>,
     ) {
-        if let Some(c) = self.claimed.get(&session) {
-            if c.viewer == viewer {
-                out.push(Action::ApplyCandidate { session, candidate });
+        if let Some(c) = self.claimed.get_mut(&session) {
+            if c.viewer != viewer {
+                return;
             }
-        } else if self.standby_session() == Some(session.as_str()) {
-            let known = self.early.contains_key(&viewer);
-            if known || self.early.len() < MAX_EARLY_VIEWERS {
-                let list = self.early.entry(viewer).or_default();
-                if list.len() < MAX_EARLY_CANDIDATES {
-                    list.push(candidate);
+            if c.remote_candidates >= MAX_REMOTE_CANDIDATES {
+                if c.remote_candidates == MAX_REMOTE_CANDIDATES {
+                    warn!(%session, %viewer, max = MAX_REMOTE_CANDIDATES, "viewer sent too many candidates; the rest are dropped");
                 }
+                c.remote_candidates = c.remote_candidates.saturating_add(1);
+                return;
+            }
+            c.remote_candidates += 1;
+            out.push(Action::ApplyCandidate { session, candidate });
+        } else if self.standby_session() == Some(session.as_str()) {
+            match self.early.push(viewer.clone(), candidate) {
+                Kept::Yes => {}
+                Kept::ViewerFull => debug!(
+                    %session, %viewer, max = MAX_EARLY_CANDIDATES,
+                    "early candidate dropped: this viewer sent the most kept before an answer"
+                ),
+                Kept::EvictedOldest => debug!(
+                    %session, %viewer, max = MAX_EARLY_VIEWERS,
+                    "early candidates of the oldest of too many viewers dropped"
+                ),
             }
         }
     }

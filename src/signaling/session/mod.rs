@@ -14,6 +14,7 @@
 //! slot is used. Answers to a claimed or ended session get `taken`; answers when full get
 //! `full`.
 
+mod early;
 mod handlers;
 mod io;
 mod local;
@@ -22,14 +23,19 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
-use crate::signaling::protocol::CandidateInit;
+use early::EarlyCandidates;
 pub use io::{Action, Event};
 use local::LocalCandidates;
 
 /// Candidates kept per viewer for the standby session before its answer arrives.
 pub const MAX_EARLY_CANDIDATES: usize = 32;
-/// Viewers whose early candidates are kept for the standby session.
+/// Viewers whose early candidates are kept for the standby session (a new one evicts the
+/// oldest).
 pub const MAX_EARLY_VIEWERS: usize = 16;
+/// Candidates applied per claimed session (early and late together): a viewer has a few per
+/// network interface and server; each one makes the device send connectivity checks where it
+/// says, so more are dropped.
+pub const MAX_REMOTE_CANDIDATES: usize = 64;
 /// The device's own candidates held per session until its viewer answers.
 pub const MAX_HELD_LOCAL_CANDIDATES: usize = 32;
 /// Ended sessions remembered so that late answers get `taken`.
@@ -65,6 +71,8 @@ struct Claimed {
     deadline: Option<Instant>,
     /// The device's candidates, now published as they come.
     local: LocalCandidates,
+    /// The viewer's candidates applied so far (at most [`MAX_REMOTE_CANDIDATES`]).
+    remote_candidates: usize,
 }
 
 /// Settings of the machine.
@@ -79,7 +87,7 @@ pub struct Sessions {
     settings: SessionSettings,
     new_id: Box<dyn FnMut() -> String + Send>,
     standby: Standby,
-    early: HashMap<String, Vec<CandidateInit>>,
+    early: EarlyCandidates,
     claimed: HashMap<String, Claimed>,
     ended: VecDeque<String>,
     retry: Backoff,
@@ -95,7 +103,7 @@ impl Sessions {
             settings,
             new_id: Box::new(new_id),
             standby: Standby::None,
-            early: HashMap::new(),
+            early: EarlyCandidates::default(),
             claimed: HashMap::new(),
             ended: VecDeque::new(),
             retry: Backoff::new(RETRY_MIN, RETRY_MAX),

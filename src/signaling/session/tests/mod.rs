@@ -185,8 +185,64 @@ fn early_candidate_buffers_are_bounded() {
             m.handle(t, ev);
         }
     }
-    assert!(m.early.len() <= MAX_EARLY_VIEWERS);
-    assert!(m.early.values().all(|l| l.len() <= MAX_EARLY_CANDIDATES));
+    assert_eq!(m.early.viewers(), MAX_EARLY_VIEWERS);
+    assert!(m.early.candidates() <= MAX_EARLY_VIEWERS * MAX_EARLY_CANDIDATES);
+    // One viewer alone keeps at most its share.
+    let mut m = started(4, t);
+    for i in 0..100 {
+        m.handle(
+            t,
+            Event::Candidate {
+                session: "s1".into(),
+                viewer: "v".into(),
+                candidate: cand(&i.to_string()),
+            },
+        );
+    }
+    assert_eq!(m.early.candidates(), MAX_EARLY_CANDIDATES);
+}
+
+#[test]
+fn junk_viewer_ids_cannot_lock_a_real_viewer_out_of_early_candidates() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let early = |viewer: &str, c: &str| Event::Candidate {
+        session: "s1".into(),
+        viewer: viewer.into(),
+        candidate: cand(c),
+    };
+    for v in 0..MAX_EARLY_VIEWERS * 3 {
+        m.handle(t, early(&format!("junk{v}"), "j"));
+    }
+    // A real viewer arriving after the flood still has its early candidate applied.
+    m.handle(t, early("alice", "real"));
+    let a = m.handle(t, answer("s1", "alice"));
+    assert!(
+        a.contains(&Action::ApplyCandidate {
+            session: "s1".into(),
+            candidate: cand("real")
+        }),
+        "{a:?}"
+    );
+    assert_eq!(m.early.viewers(), 0, "the rest are forgotten at the claim");
+}
+
+#[test]
+fn a_claimed_session_applies_a_bounded_number_of_candidates() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    m.handle(t, answer("s1", "alice"));
+    let applied = (0..MAX_REMOTE_CANDIDATES * 4)
+        .map(|i| {
+            let ev = Event::Candidate {
+                session: "s1".into(),
+                viewer: "alice".into(),
+                candidate: cand(&i.to_string()),
+            };
+            m.handle(t, ev).len()
+        })
+        .sum::<usize>();
+    assert_eq!(applied, MAX_REMOTE_CANDIDATES);
 }
 
 #[test]
