@@ -253,33 +253,39 @@ impl Daemon {
                 session,
                 viewer,
                 sdp,
+                route,
             })) => {
-                info!(%session, %viewer, "answer received");
+                info!(%session, %viewer, ?route, "answer received");
                 Event::Answer {
                     session,
                     viewer,
                     sdp,
+                    route,
                 }
             }
             Ok(Some(Inbound::Candidate {
                 session,
                 viewer,
                 candidate,
+                route,
             })) => Event::Candidate {
                 session,
                 viewer,
                 candidate,
+                route,
             },
             Ok(Some(Inbound::Hangup {
                 session,
                 viewer,
                 reason,
+                route,
             })) => {
                 info!(%session, %viewer, %reason, "viewer hung up");
                 Event::Hangup {
                     session,
                     viewer,
                     reason,
+                    route,
                 }
             }
             Ok(None) => return,
@@ -301,6 +307,7 @@ impl Daemon {
                     session: e.session,
                     viewer,
                     message: e.reason,
+                    route: e.route,
                 }
             }
         };

@@ -33,7 +33,13 @@ impl Daemon {
             }
             Action::ClearOffer if self.broker_up() => self.out.clear_offer(),
             Action::PublishOffer { .. } | Action::ClearOffer => {}
-            Action::ApplyAnswer { session, sdp } => {
+            Action::ApplyAnswer {
+                session,
+                sdp,
+                viewer,
+                route,
+            } => {
+                self.out.address(&session, viewer, route);
                 self.peers.send(&session, PeerCommand::Answer(sdp))
             }
             Action::ApplyCandidate { session, candidate } => {
@@ -51,15 +57,17 @@ impl Daemon {
                 if notify {
                     self.out.hangup(&session, reason);
                 }
+                self.out.forget(&session);
             }
             Action::SendError {
                 session,
                 viewer,
                 code,
                 message,
+                route,
             } => {
                 info!(%session, %viewer, ?code, %message, "telling viewer");
-                self.out.error(&session, viewer, code, message);
+                self.out.error(&session, viewer, code, message, route);
             }
             Action::PublishStatus { viewers } => {
                 self.out.status.viewers = Some(viewers);

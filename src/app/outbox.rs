@@ -1,11 +1,13 @@
 //! Everything the device publishes, with its topic and retain flag, behind the [`Publish`]
 //! seam so that what goes out is tested without a broker.
 
+use std::collections::HashMap;
+
 use tracing::warn;
 
 use crate::signaling::mqtt::{MqttError, Publisher};
 use crate::signaling::protocol::{
-    CandidateInit, ErrorCode, ErrorMessage, Hangup, Offer, SessionStats, Status, Topics,
+    CandidateInit, ErrorCode, ErrorMessage, Hangup, Offer, Route, SessionStats, Status, Topics,
 };
 
 /// Where messages go: the MQTT task in the daemon, a recorder in tests. Must not wait.
@@ -28,6 +30,9 @@ pub struct Outbox {
     /// Retained messages that could not be queued (the request queue was full): the newest
     /// per topic, sent again by [`Outbox::retry_unsent`] until the broker has them.
     unsent: Vec<(String, Vec<u8>)>,
+    /// Sessions whose viewer claimed them on its own topics: session → viewer id. What the
+    /// device sends those sessions goes to `R/session/{s}/viewer/{id}/device/…`.
+    own_topics: HashMap<String, String>,
 }
 
 impl Outbox {
@@ -37,6 +42,33 @@ impl Outbox {
             mqtt,
             status,
             unsent: Vec::new(),
+            own_topics: HashMap::new(),
+        }
+    }
+
+    /// From now on, what goes to `session` goes to `viewer` on the topics of `route`.
+    pub fn address(&mut self, session: &str, viewer: String, route: Route) {
+        match route {
+            Route::Own => {
+                self.own_topics.insert(session.to_string(), viewer);
+            }
+            Route::Shared => {
+                self.own_topics.remove(session);
+            }
+        }
+    }
+
+    /// The session ended: nothing more goes to it.
+    pub fn forget(&mut self, session: &str) {
+        self.own_topics.remove(session);
+    }
+
+    /// The topic for a device → viewer message of `kind` on `session`: the viewer's own when
+    /// it claimed there, else the shared one `shared` names.
+    fn session_topic(&self, session: &str, kind: &str, shared: impl FnOnce() -> String) -> String {
+        match self.own_topics.get(session) {
+            Some(viewer) => self.topics.to_viewer(session, viewer, kind),
+            None => shared(),
         }
     }
 
@@ -69,11 +101,10 @@ impl Outbox {
 
     /// One of the device's candidates, to the session's viewer.
     pub fn device_candidate(&mut self, session: &str, candidate: &CandidateInit) {
-        self.send(
-            self.topics.device_candidate(session),
-            false,
-            json(candidate),
-        );
+        let topic = self.session_topic(session, "candidate", || {
+            self.topics.device_candidate(session)
+        });
+        self.send(topic, false, json(candidate));
     }
 
     /// The device ends a session.
@@ -82,26 +113,37 @@ impl Outbox {
             reason,
             viewer: None,
         };
-        self.send(self.topics.hangup(session), false, json(&msg));
+        let topic = self.session_topic(session, "hangup", || self.topics.hangup(session));
+        self.send(topic, false, json(&msg));
     }
 
-    /// Why a viewer's message was refused.
-    pub fn error(&mut self, session: &str, viewer: String, code: ErrorCode, message: String) {
+    /// Why a viewer's message was refused, on the topics it wrote on (which need not be
+    /// the session's claimer's: a `taken` goes to whoever answered too late).
+    pub fn error(
+        &mut self,
+        session: &str,
+        viewer: String,
+        code: ErrorCode,
+        message: String,
+        route: Route,
+    ) {
+        let topic = match route {
+            Route::Own => self.topics.to_viewer(session, &viewer, "error"),
+            Route::Shared => self.topics.error(session),
+        };
         let msg = ErrorMessage {
             viewer,
             code,
             message,
         };
-        self.send(self.topics.error(session), false, json(&msg));
+        self.send(topic, false, json(&msg));
     }
 
     /// One viewer's bitrate numbers, on its session (dropped when the broker is away: the
     /// next ones follow in 2 s).
     pub fn stats(&mut self, session: &str, stats: &SessionStats) {
-        if let Err(e) = self
-            .mqtt
-            .publish(self.topics.stats(session), false, json(stats))
-        {
+        let topic = self.session_topic(session, "stats", || self.topics.stats(session));
+        if let Err(e) = self.mqtt.publish(topic, false, json(stats)) {
             tracing::debug!(cause = %e, "stats not published");
         }
     }
@@ -191,7 +233,13 @@ mod tests {
         out.clear_offer();
         out.publish_status();
         out.hangup("s1", "shutdown".into());
-        out.error("s1", "v1".into(), ErrorCode::Full, "full".into());
+        out.error(
+            "s1",
+            "v1".into(),
+            ErrorCode::Full,
+            "full".into(),
+            Route::Shared,
+        );
         assert_eq!(
             take(&sent),
             vec![
@@ -241,6 +289,42 @@ mod tests {
         assert_eq!(got[0].2["sdpMid"], "0");
         assert_eq!(got[0].2["sdpMLineIndex"], 0);
         assert_eq!(got[1].2, json!({"candidate": ""}));
+    }
+
+    #[test]
+    fn a_viewer_on_its_own_topics_is_answered_there_until_its_session_ends() {
+        let (mut out, sent) = outbox();
+        out.address("s1", "rtcam-viewer-a1".into(), Route::Own);
+        let c = CandidateInit {
+            candidate: String::new(),
+            sdp_mid: None,
+            sdp_mline_index: None,
+            username_fragment: None,
+        };
+        out.device_candidate("s1", &c);
+        out.stats("s1", &SessionStats::default());
+        out.error(
+            "s1",
+            "late".into(),
+            ErrorCode::Taken,
+            "taken".into(),
+            Route::Own,
+        );
+        out.hangup("s1", "closed".into());
+        out.forget("s1");
+        out.hangup("s1", "closed".into());
+        let topics: Vec<String> = take(&sent).into_iter().map(|(t, _, _)| t).collect();
+        let own = "rtcam/cam1/session/s1/viewer/rtcam-viewer-a1/device";
+        assert_eq!(
+            topics,
+            [
+                format!("{own}/candidate"),
+                format!("{own}/stats"),
+                "rtcam/cam1/session/s1/viewer/late/device/error".into(),
+                format!("{own}/hangup"),
+                "rtcam/cam1/session/s1/hangup".into(),
+            ]
+        );
     }
 
     /// Refuses while `full` is set, like rumqttc with a full request queue.

@@ -2,38 +2,43 @@
 //! sees them. A message that fails names its sender when it can, so the sender can be told.
 
 use super::messages::{Answer, CandidateInit, Hangup, ViewerCandidate};
-use super::topics::{InboundTopic, Topics};
+use super::topics::{InboundKind, InboundTopic, Route, Topics};
 use super::{
     MAX_CANDIDATE, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, MAX_SDP_MID, MAX_UFRAG, MAX_VIEWER_ID,
 };
 
-/// A message from a viewer, parsed and checked.
+/// A message from a viewer, parsed and checked. `route`: the topics it came on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
     Answer {
         session: String,
         viewer: String,
         sdp: String,
+        route: Route,
     },
     Candidate {
         session: String,
         viewer: String,
         candidate: CandidateInit,
+        route: Route,
     },
     Hangup {
         session: String,
         viewer: String,
         reason: String,
+        route: Route,
     },
 }
 
-/// Why an inbound message was refused. `viewer` is set when the sender can be told.
+/// Why an inbound message was refused. `viewer` is set when the sender can be told, on the
+/// topics of `route`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("bad message on {topic}: {reason}")]
 pub struct ProtocolError {
     pub topic: String,
     pub session: String,
     pub viewer: Option<String>,
+    pub route: Route,
     pub reason: String,
 }
 
@@ -42,48 +47,64 @@ fn valid_viewer_id(v: &str) -> bool {
 }
 
 /// Parses a message on one of the device's subscriptions. `Ok(None)`: not ours (ignored).
+///
+/// On a viewer's own topics (`R/session/{s}/viewer/{id}/…`) the sender is `{id}`: the
+/// message's `viewer` may be left out, and one that names another viewer is refused (nobody
+/// is told: that is someone writing in another's name).
 pub fn parse_inbound(
     topics: &Topics,
     topic: &str,
     payload: &[u8],
 ) -> Result<Option<Inbound>, ProtocolError> {
-    let Some(kind) = topics.parse(topic) else {
+    let Some(InboundTopic { session, kind, own }) = topics.parse(topic) else {
         return Ok(None);
     };
-    let session = match &kind {
-        InboundTopic::Answer { session }
-        | InboundTopic::ViewerCandidate { session }
-        | InboundTopic::Hangup { session } => session.clone(),
+    let route = if own.is_some() {
+        Route::Own
+    } else {
+        Route::Shared
+    };
+    let refuse = |viewer: Option<String>, reason: String| ProtocolError {
+        topic: topic.to_string(),
+        session: session.clone(),
+        viewer,
+        route,
+        reason,
     };
     if payload.len() > MAX_MESSAGE_BYTES {
-        return Err(ProtocolError {
-            topic: topic.to_string(),
-            session,
-            viewer: None,
-            reason: format!(
+        return Err(refuse(
+            None,
+            format!(
                 "{} bytes; viewer messages are at most {MAX_MESSAGE_BYTES} (dropped unread)",
                 payload.len()
             ),
-        });
+        ));
     }
     // Best effort: find the viewer id even in a message that fails to parse fully, so the
     // sender can be told what was wrong.
     let loose: Option<serde_json::Value> = serde_json::from_slice(payload).ok();
-    let loose_viewer = loose
+    let named = loose
         .as_ref()
         .and_then(|v| v.get("viewer"))
         .and_then(|v| v.as_str())
-        .filter(|v| valid_viewer_id(v))
         .map(str::to_string);
-    let fail = |reason: String| ProtocolError {
-        topic: topic.to_string(),
-        session: session.clone(),
-        viewer: loose_viewer.clone(),
-        reason,
-    };
-    let check_viewer = |v: &str| {
-        if valid_viewer_id(v) {
-            Ok(())
+    if let (Some(own), Some(named)) = (&own, &named) {
+        if named != own {
+            return Err(refuse(
+                None,
+                format!("names viewer {named:?} on viewer {own:?}'s topics (ignored)"),
+            ));
+        }
+    }
+    let sender = own
+        .clone()
+        .or_else(|| named.clone().filter(|v| valid_viewer_id(v)));
+    let fail = |reason: String| refuse(sender.clone(), reason);
+    // The viewer a message is from: its own topic's id, else the one it names.
+    let viewer_of = |named: &str| -> Result<String, ProtocolError> {
+        let v = own.clone().unwrap_or_else(|| named.to_string());
+        if valid_viewer_id(&v) {
+            Ok(v)
         } else {
             Err(fail(format!(
                 "`viewer` must be 1-{MAX_VIEWER_ID} printable ASCII characters"
@@ -91,10 +112,10 @@ pub fn parse_inbound(
         }
     };
     match kind {
-        InboundTopic::Answer { session } => {
+        InboundKind::Answer => {
             let a: Answer =
                 serde_json::from_slice(payload).map_err(|e| fail(format!("answer JSON: {e}")))?;
-            check_viewer(&a.viewer)?;
+            let viewer = viewer_of(&a.viewer)?;
             if a.kind != "answer" {
                 return Err(fail(format!("`type` must be \"answer\", not {:?}", a.kind)));
             }
@@ -105,56 +126,58 @@ pub fn parse_inbound(
             }
             Ok(Some(Inbound::Answer {
                 session,
-                viewer: a.viewer,
+                viewer,
                 sdp: a.sdp,
+                route,
             }))
         }
-        InboundTopic::ViewerCandidate { session } => {
+        InboundKind::ViewerCandidate => {
             let c: ViewerCandidate = serde_json::from_slice(payload)
                 .map_err(|e| fail(format!("candidate JSON: {e}")))?;
-            check_viewer(&c.viewer)?;
-            if c.init.candidate.len() > MAX_CANDIDATE {
-                return Err(fail(format!(
-                    "`candidate` is longer than {MAX_CANDIDATE} bytes"
-                )));
-            }
-            if c.init
-                .sdp_mid
-                .as_ref()
-                .is_some_and(|m| m.len() > MAX_SDP_MID)
-            {
-                return Err(fail(format!("`sdpMid` is longer than {MAX_SDP_MID} bytes")));
-            }
-            if c.init
-                .username_fragment
-                .as_ref()
-                .is_some_and(|u| u.len() > MAX_UFRAG)
-            {
-                return Err(fail(format!(
-                    "`usernameFragment` is longer than {MAX_UFRAG} bytes"
-                )));
-            }
+            let viewer = viewer_of(&c.viewer)?;
+            check_candidate(&c.init).map_err(fail)?;
             Ok(Some(Inbound::Candidate {
                 session,
-                viewer: c.viewer,
+                viewer,
                 candidate: c.init,
+                route,
             }))
         }
-        InboundTopic::Hangup { session } => {
+        InboundKind::Hangup => {
             let h: Hangup =
                 serde_json::from_slice(payload).map_err(|e| fail(format!("hangup JSON: {e}")))?;
-            // The device's own hangups (no viewer) come back on this topic: not ours.
-            let Some(viewer) = h.viewer else {
+            // The device's own hangups (no viewer) come back on the shared topic: not ours.
+            let Some(named) = h.viewer.or_else(|| own.clone()) else {
                 return Ok(None);
             };
-            check_viewer(&viewer)?;
+            let viewer = viewer_of(&named)?;
             Ok(Some(Inbound::Hangup {
                 session,
                 viewer,
                 reason: h.reason,
+                route,
             }))
         }
     }
+}
+
+/// The length limits of a candidate's fields.
+fn check_candidate(c: &CandidateInit) -> Result<(), String> {
+    if c.candidate.len() > MAX_CANDIDATE {
+        return Err(format!("`candidate` is longer than {MAX_CANDIDATE} bytes"));
+    }
+    if c.sdp_mid.as_ref().is_some_and(|m| m.len() > MAX_SDP_MID) {
+        return Err(format!("`sdpMid` is longer than {MAX_SDP_MID} bytes"));
+    }
+    if c.username_fragment
+        .as_ref()
+        .is_some_and(|u| u.len() > MAX_UFRAG)
+    {
+        return Err(format!(
+            "`usernameFragment` is longer than {MAX_UFRAG} bytes"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -175,7 +198,8 @@ mod tests {
             Some(Inbound::Answer {
                 session: "s1".into(),
                 viewer: "v1".into(),
-                sdp: "v=0\r\n".into()
+                sdp: "v=0\r\n".into(),
+                route: Route::Shared,
             })
         );
         let c = json!({"viewer":"v1","candidate":"candidate:1 1 udp 1 198.18.0.1 5 typ host",
@@ -203,6 +227,40 @@ mod tests {
         assert_eq!(
             parse_inbound(&t, "rtcam/cam1/session/s1/hangup", own.as_bytes()).unwrap(),
             None
+        );
+    }
+
+    #[test]
+    fn on_its_own_topics_the_topic_names_the_viewer() {
+        let t = topics();
+        let own = "rtcam/cam1/session/s1/viewer/rtcam-viewer-a1";
+        let a = json!({"type":"answer","sdp":"v=0\r\n"}).to_string();
+        assert_eq!(
+            parse_inbound(&t, &format!("{own}/answer"), a.as_bytes()).unwrap(),
+            Some(Inbound::Answer {
+                session: "s1".into(),
+                viewer: "rtcam-viewer-a1".into(),
+                sdp: "v=0\r\n".into(),
+                route: Route::Own,
+            })
+        );
+        let h = json!({"reason":"left"}).to_string();
+        assert!(matches!(
+            parse_inbound(&t, &format!("{own}/hangup"), h.as_bytes()).unwrap(),
+            Some(Inbound::Hangup { viewer, route: Route::Own, .. }) if viewer == "rtcam-viewer-a1"
+        ));
+        // Naming another viewer on one's own topics is writing in its name: refused, untold.
+        let c = json!({"viewer":"victim","candidate":"candidate:1 1 udp 1 10.0.0.1 9 typ host"})
+            .to_string();
+        let e = parse_inbound(&t, &format!("{own}/candidate"), c.as_bytes()).unwrap_err();
+        assert_eq!(e.viewer, None);
+        assert!(e.reason.contains("victim"), "{e}");
+        // A bad message there is answered on the same topics.
+        let bad = json!({"type":"offer","sdp":"v=0"}).to_string();
+        let e = parse_inbound(&t, &format!("{own}/answer"), bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.viewer.as_deref(), e.route),
+            (Some("rtcam-viewer-a1"), Route::Own)
         );
     }
 

@@ -116,6 +116,8 @@ pub struct Answer {
     #[serde(rename = "type")]
     pub kind: String,
     pub sdp: String,
+    /// May be left out on the viewer's own topics (the topic names it).
+    #[serde(default)]
     pub viewer: String,
 }
 
@@ -139,6 +141,8 @@ pub struct CandidateInit {
 /// `R/session/{s}/candidate/viewer`: a candidate plus the sender's viewer id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ViewerCandidate {
+    /// May be left out on the viewer's own topics (the topic names it).
+    #[serde(default)]
     pub viewer: String,
     #[serde(flatten)]
     pub init: CandidateInit,

@@ -9,7 +9,10 @@ mod topics;
 pub use inbound::{parse_inbound, Inbound, ProtocolError};
 pub use messages::*;
 pub use stats::{RateInfo, SessionStats, ViewerRateInfo};
-pub use topics::{new_session_id, valid_session_id, InboundTopic, Topics};
+pub use topics::{
+    new_session_id, valid_session_id, valid_topic_viewer_id, InboundKind, InboundTopic, Route,
+    Topics,
+};
 
 /// Largest SDP accepted from a viewer.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;

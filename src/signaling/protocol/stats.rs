@@ -39,7 +39,7 @@ pub struct ViewerRateInfo {
 }
 
 /// `R/session/{s}/stats`, device → viewer, every 2 s while connected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionStats {
     pub target_kbps: u32,
     pub fps: f64,

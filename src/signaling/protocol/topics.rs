@@ -8,12 +8,33 @@ pub struct Topics {
     root: String,
 }
 
+/// What an inbound topic carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundKind {
+    Answer,
+    ViewerCandidate,
+    Hangup,
+}
+
+/// Which topics a viewer speaks on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// The session's shared topics (`R/session/{s}/answer`, …): anyone on the broker can
+    /// read them and write in any viewer's name (the protocol before rtcam 0.4).
+    #[default]
+    Shared,
+    /// The viewer's own topics (`R/session/{s}/viewer/{id}/…`), which a broker ACL can
+    /// reserve to the client whose id (or user name) is `{id}` (rtcam 0.4).
+    Own,
+}
+
 /// Which inbound topic a message came on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboundTopic {
-    Answer { session: String },
-    ViewerCandidate { session: String },
-    Hangup { session: String },
+pub struct InboundTopic {
+    pub session: String,
+    pub kind: InboundKind,
+    /// On a viewer's own topics: the viewer id the topic carries.
+    pub own: Option<String>,
 }
 
 impl Topics {
@@ -65,12 +86,24 @@ impl Topics {
         format!("{}/session/{session}/#", self.root)
     }
 
-    /// What the device subscribes to.
+    /// `R/session/{s}/viewer/{id}/device/{kind}`: device → one viewer on its own topics
+    /// (`candidate`, `hangup`, `error`, `stats`).
+    pub fn to_viewer(&self, session: &str, viewer: &str, kind: &str) -> String {
+        format!(
+            "{}/session/{session}/viewer/{viewer}/device/{kind}",
+            self.root
+        )
+    }
+
+    /// What the device subscribes to: the shared topics and every viewer's own.
     pub fn device_subscriptions(&self) -> Vec<String> {
         vec![
             format!("{}/session/+/answer", self.root),
             format!("{}/session/+/candidate/viewer", self.root),
             format!("{}/session/+/hangup", self.root),
+            format!("{}/session/+/viewer/+/answer", self.root),
+            format!("{}/session/+/viewer/+/candidate", self.root),
+            format!("{}/session/+/viewer/+/hangup", self.root),
         ]
     }
 
@@ -81,14 +114,45 @@ impl Topics {
         if !valid_session_id(session) {
             return None;
         }
-        let session = session.to_string();
-        match kind {
-            "answer" => Some(InboundTopic::Answer { session }),
-            "candidate/viewer" => Some(InboundTopic::ViewerCandidate { session }),
-            "hangup" => Some(InboundTopic::Hangup { session }),
-            _ => None,
-        }
+        let (own, kind) = match kind.strip_prefix("viewer/") {
+            Some(rest) => {
+                let (viewer, kind) = rest.split_once('/')?;
+                if !valid_topic_viewer_id(viewer) {
+                    return None;
+                }
+                let kind = match kind {
+                    "answer" => InboundKind::Answer,
+                    "candidate" => InboundKind::ViewerCandidate,
+                    "hangup" => InboundKind::Hangup,
+                    _ => return None,
+                };
+                (Some(viewer.to_string()), kind)
+            }
+            None => {
+                let kind = match kind {
+                    "answer" => InboundKind::Answer,
+                    "candidate/viewer" => InboundKind::ViewerCandidate,
+                    "hangup" => InboundKind::Hangup,
+                    _ => return None,
+                };
+                (None, kind)
+            }
+        };
+        Some(InboundTopic {
+            session: session.to_string(),
+            kind,
+            own,
+        })
     }
+}
+
+/// Viewer ids that name a viewer's own topics: 1–64 of `[A-Za-z0-9_.@-]` (an MQTT client id
+/// or user name, so that a broker ACL can match it).
+pub fn valid_topic_viewer_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= super::MAX_VIEWER_ID
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
 }
 
 /// Session ids: 1–64 of `[A-Za-z0-9_-]`.
@@ -131,10 +195,31 @@ mod tests {
         assert_eq!(t.error("s1"), "rtcam/cam1/session/s1/error");
         assert_eq!(
             t.parse("rtcam/cam1/session/s1/answer"),
-            Some(InboundTopic::Answer {
-                session: "s1".into()
+            Some(InboundTopic {
+                session: "s1".into(),
+                kind: InboundKind::Answer,
+                own: None
             })
         );
+        assert_eq!(
+            t.parse("rtcam/cam1/session/s1/viewer/rtcam-viewer-ab12/candidate"),
+            Some(InboundTopic {
+                session: "s1".into(),
+                kind: InboundKind::ViewerCandidate,
+                own: Some("rtcam-viewer-ab12".into())
+            })
+        );
+        assert_eq!(
+            t.to_viewer("s1", "v1", "error"),
+            "rtcam/cam1/session/s1/viewer/v1/device/error"
+        );
+        // The device's own messages to a viewer, and ids a broker ACL could not match.
+        assert_eq!(
+            t.parse("rtcam/cam1/session/s1/viewer/v1/device/hangup"),
+            None
+        );
+        assert_eq!(t.parse("rtcam/cam1/session/s1/viewer/a b/answer"), None);
+        assert_eq!(t.parse("rtcam/cam1/session/s1/viewer//answer"), None);
         assert_eq!(t.parse("rtcam/cam1/session/s1/candidate/device"), None);
         assert_eq!(t.parse("rtcam/cam2/session/s1/answer"), None);
         assert_eq!(t.parse("rtcam/cam1/session/a+b/answer"), None);

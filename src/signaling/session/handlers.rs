@@ -5,9 +5,9 @@ use std::time::Instant;
 use tracing::{debug, warn};
 
 use super::early::Kept;
-use super::{Action, Claimed, LocalCandidates, Sessions, Standby};
+use super::{Action, Claimed, LocalCandidates, Sender, Sessions, Standby};
 use super::{ENDED_MEMORY, MAX_EARLY_CANDIDATES, MAX_EARLY_VIEWERS, MAX_REMOTE_CANDIDATES};
-use crate::signaling::protocol::{CandidateInit, ErrorCode};
+use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
 
 impl Sessions {
     pub(super) fn on_start(&mut self, out: &mut Vec<Action>) {
@@ -79,13 +79,14 @@ impl Sessions {
         &mut self,
         now: Instant,
         session: String,
-        viewer: String,
+        from: Sender,
         sdp: String,
         out: &mut Vec<Action>,
     ) {
         if self.standby_session() == Some(session.as_str()) {
-            return self.claim(now, session, viewer, sdp, out);
+            return self.claim(now, session, from, sdp, out);
         }
+        let (viewer, route) = from;
         if let Some(c) = self.claimed.get(&session) {
             if c.viewer != viewer {
                 out.push(Action::SendError {
@@ -94,9 +95,11 @@ impl Sessions {
                     code: ErrorCode::Taken,
                     message: "another viewer claimed this offer first; wait for the next one"
                         .into(),
+                    route,
                 });
             }
-            // The claimer's own duplicate (QoS 1 redelivery) is ignored.
+            // The claimer's own duplicate (QoS 1 redelivery), or someone writing in its name
+            // on the shared topics, is ignored.
             return;
         }
         let (code, message) = if self.ended.contains(&session) {
@@ -123,6 +126,7 @@ impl Sessions {
             viewer,
             code,
             message,
+            route,
         });
     }
 
@@ -131,7 +135,7 @@ impl Sessions {
         &mut self,
         now: Instant,
         session: String,
-        viewer: String,
+        (viewer, route): Sender,
         sdp: String,
         out: &mut Vec<Action>,
     ) {
@@ -143,6 +147,8 @@ impl Sessions {
         out.push(Action::ApplyAnswer {
             session: session.clone(),
             sdp,
+            viewer: viewer.clone(),
+            route,
         });
         for candidate in local.release() {
             out.push(Action::PublishCandidate {
@@ -165,6 +171,7 @@ impl Sessions {
                 deadline: Some(now + self.settings.connect_timeout),
                 local,
                 remote_candidates: early_count,
+                route,
             },
         );
         out.push(Action::PublishStatus {
@@ -181,12 +188,14 @@ impl Sessions {
     pub(super) fn on_candidate(
         &mut self,
         session: String,
-        viewer: String,
+        from: Sender,
         candidate: CandidateInit,
         out: &mut Vec<Action>,
     ) {
+        let from_claimer = self.is_claimer(&session, &from);
+        let viewer = from.0;
         if let Some(c) = self.claimed.get_mut(&session) {
-            if c.viewer != viewer {
+            if !from_claimer {
                 return;
             }
             if c.remote_candidates >= MAX_REMOTE_CANDIDATES {
@@ -235,8 +244,8 @@ impl Sessions {
         }
     }
 
-    pub(super) fn on_hangup(&mut self, session: String, viewer: String, out: &mut Vec<Action>) {
-        if self.claimer(&session) == Some(viewer.as_str()) {
+    pub(super) fn on_hangup(&mut self, session: String, from: Sender, out: &mut Vec<Action>) {
+        if self.is_claimer(&session, &from) {
             self.end(&session, "viewer_hangup", false, out);
             self.ensure_standby(out);
         }
@@ -247,6 +256,7 @@ impl Sessions {
         session: String,
         viewer: String,
         message: String,
+        route: Route,
         out: &mut Vec<Action>,
     ) {
         out.push(Action::SendError {
@@ -254,6 +264,7 @@ impl Sessions {
             viewer,
             code: ErrorCode::BadRequest,
             message,
+            route,
         });
     }
 
@@ -263,12 +274,13 @@ impl Sessions {
         message: String,
         out: &mut Vec<Action>,
     ) {
-        if let Some(viewer) = self.claimer(&session).map(str::to_string) {
+        if let Some(c) = self.claimed.get(&session) {
             out.push(Action::SendError {
                 session: session.clone(),
-                viewer,
+                viewer: c.viewer.clone(),
                 code: ErrorCode::BadRequest,
                 message,
+                route: c.route,
             });
             self.end(&session, "bad_answer", false, out);
             self.ensure_standby(out);

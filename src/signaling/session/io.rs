@@ -1,6 +1,6 @@
 //! The machine's inputs ([`Event`]) and outputs ([`Action`]).
 
-use crate::signaling::protocol::{CandidateInit, ErrorCode};
+use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
 
 /// Inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,29 +13,33 @@ pub enum Event {
     StandbyReady { session: String, sdp: String },
     /// A standby peer could not be prepared.
     StandbyFailed { session: String, reason: String },
-    /// A viewer answered.
+    /// A viewer answered (on the topics of `route`).
     Answer {
         session: String,
         viewer: String,
         sdp: String,
+        route: Route,
     },
     /// A viewer trickled a candidate.
     Candidate {
         session: String,
         viewer: String,
         candidate: CandidateInit,
+        route: Route,
     },
     /// A viewer hung up.
     Hangup {
         session: String,
         viewer: String,
         reason: String,
+        route: Route,
     },
-    /// A viewer's message was malformed (it can be told).
+    /// A viewer's message was malformed (it can be told, on the topics of `route`).
     BadRequest {
         session: String,
         viewer: String,
         message: String,
+        route: Route,
     },
     /// The peer could not use the claimed answer.
     AnswerRejected { session: String, message: String },
@@ -61,8 +65,14 @@ pub enum Action {
     PublishOffer { session: String, sdp: String },
     /// Clear the retained offer (empty payload).
     ClearOffer,
-    /// Apply the claimer's answer to the session's peer.
-    ApplyAnswer { session: String, sdp: String },
+    /// Apply the claimer's answer to the session's peer. What the device sends this session
+    /// from now on goes to `viewer` on the topics of `route`.
+    ApplyAnswer {
+        session: String,
+        sdp: String,
+        viewer: String,
+        route: Route,
+    },
     /// Apply a claimer's candidate.
     ApplyCandidate {
         session: String,
@@ -79,12 +89,13 @@ pub enum Action {
         reason: String,
         notify: bool,
     },
-    /// Tell one viewer why its message was refused.
+    /// Tell one viewer why its message was refused (on the topics of `route`).
     SendError {
         session: String,
         viewer: String,
         code: ErrorCode,
         message: String,
+        route: Route,
     },
     /// Publish the retained online status with this many viewers (claimed sessions).
     PublishStatus { viewers: usize },

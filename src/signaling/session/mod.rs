@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
+use crate::signaling::protocol::Route;
 use early::EarlyCandidates;
 pub use io::{Action, Event};
 use local::LocalCandidates;
@@ -73,7 +74,12 @@ struct Claimed {
     local: LocalCandidates,
     /// The viewer's candidates applied so far (at most [`MAX_REMOTE_CANDIDATES`]).
     remote_candidates: usize,
+    /// The topics it claimed on: where it is heard and answered.
+    route: Route,
 }
+
+/// Who a message is from: a viewer id and the topics it came on.
+type Sender = (String, Route);
 
 /// Settings of the machine.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +131,15 @@ impl Sessions {
     /// The viewer that claimed `session`, if any.
     pub fn claimer(&self, session: &str) -> Option<&str> {
         self.claimed.get(session).map(|c| c.viewer.as_str())
+    }
+
+    /// Whether a message from `from` is the claimer of `session` speaking. A viewer that
+    /// claimed on its own topics is heard only there: on the shared topics anyone can write in
+    /// its name.
+    fn is_claimer(&self, session: &str, from: &Sender) -> bool {
+        self.claimed.get(session).is_some_and(|c| {
+            c.viewer == from.0 && (c.route == Route::Shared || from.1 == Route::Own)
+        })
     }
 
     /// The published standby session, if any.
@@ -197,20 +212,26 @@ impl Sessions {
                 session,
                 viewer,
                 sdp,
-            } => self.on_answer(now, session, viewer, sdp, o),
+                route,
+            } => self.on_answer(now, session, (viewer, route), sdp, o),
             Event::Candidate {
                 session,
                 viewer,
                 candidate,
-            } => self.on_candidate(session, viewer, candidate, o),
+                route,
+            } => self.on_candidate(session, (viewer, route), candidate, o),
             Event::Hangup {
-                session, viewer, ..
-            } => self.on_hangup(session, viewer, o),
+                session,
+                viewer,
+                route,
+                ..
+            } => self.on_hangup(session, (viewer, route), o),
             Event::BadRequest {
                 session,
                 viewer,
                 message,
-            } => self.on_bad_request(session, viewer, message, o),
+                route,
+            } => self.on_bad_request(session, viewer, message, route, o),
             Event::AnswerRejected { session, message } => {
                 self.on_answer_rejected(session, message, o)
             }

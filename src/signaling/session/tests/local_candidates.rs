@@ -71,7 +71,9 @@ fn candidates_before_the_offer_and_before_the_claim_are_held_then_released_in_or
         &[
             Action::ApplyAnswer {
                 session: "s1".into(),
-                sdp: "v=0".into()
+                sdp: "v=0".into(),
+                viewer: "alice".into(),
+                route: Route::Shared,
             },
             published("s1", "candidate:2 early"),
             published("s1", "candidate:3 late"),
@@ -153,6 +155,7 @@ fn an_ended_sessions_candidates_go_nowhere() {
             session: "s1".into(),
             viewer: "alice".into(),
             reason: "bye".into(),
+            route: Route::Shared,
         },
     );
     assert_eq!(m.handle(t, local("s1", Some("candidate:7 x"))), vec![]);

@@ -4,7 +4,7 @@ mod local_candidates;
 mod recovery;
 
 use super::*;
-use crate::signaling::protocol::{CandidateInit, ErrorCode};
+use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
 
 fn machine(max_viewers: usize) -> Sessions {
     let mut n = 0;
@@ -34,6 +34,7 @@ fn answer(session: &str, viewer: &str) -> Event {
         session: session.into(),
         viewer: viewer.into(),
         sdp: "v=0".into(),
+        route: Route::Shared,
     }
 }
 
@@ -95,7 +96,9 @@ fn first_answer_claims_and_the_next_standby_is_prepared() {
         vec![
             Action::ApplyAnswer {
                 session: "s1".into(),
-                sdp: "v=0".into()
+                sdp: "v=0".into(),
+                viewer: "alice".into(),
+                route: Route::Shared,
             },
             Action::PublishStatus { viewers: 1 },
             // Nobody may answer the claimed offer while the next one is gathered.
@@ -114,6 +117,7 @@ fn first_answer_claims_and_the_next_standby_is_prepared() {
             viewer: "bob".into(),
             code: ErrorCode::Taken,
             message: "another viewer claimed this offer first; wait for the next one".into(),
+            route: Route::Shared,
         }]
     );
     // The winner's duplicate is ignored.
@@ -129,6 +133,7 @@ fn early_candidates_are_buffered_and_only_the_claimers_applied() {
             session: "s1".into(),
             viewer: viewer.into(),
             candidate: cand(c),
+            route: Route::Shared,
         };
         assert_eq!(m.handle(t, ev), vec![]);
     }
@@ -155,6 +160,7 @@ fn early_candidates_are_buffered_and_only_the_claimers_applied() {
         session: "s1".into(),
         viewer: "alice".into(),
         candidate: cand("4"),
+        route: Route::Shared,
     };
     assert_eq!(
         m.handle(t, ev),
@@ -167,6 +173,7 @@ fn early_candidates_are_buffered_and_only_the_claimers_applied() {
         session: "s1".into(),
         viewer: "bob".into(),
         candidate: cand("5"),
+        route: Route::Shared,
     };
     assert_eq!(m.handle(t, ev), vec![]);
 }
@@ -181,6 +188,7 @@ fn early_candidate_buffers_are_bounded() {
                 session: "s1".into(),
                 viewer: format!("v{v}"),
                 candidate: cand(&i.to_string()),
+                route: Route::Shared,
             };
             m.handle(t, ev);
         }
@@ -196,6 +204,7 @@ fn early_candidate_buffers_are_bounded() {
                 session: "s1".into(),
                 viewer: "v".into(),
                 candidate: cand(&i.to_string()),
+                route: Route::Shared,
             },
         );
     }
@@ -210,6 +219,7 @@ fn junk_viewer_ids_cannot_lock_a_real_viewer_out_of_early_candidates() {
         session: "s1".into(),
         viewer: viewer.into(),
         candidate: cand(c),
+        route: Route::Shared,
     };
     for v in 0..MAX_EARLY_VIEWERS * 3 {
         m.handle(t, early(&format!("junk{v}"), "j"));
@@ -238,6 +248,7 @@ fn a_claimed_session_applies_a_bounded_number_of_candidates() {
                 session: "s1".into(),
                 viewer: "alice".into(),
                 candidate: cand(&i.to_string()),
+                route: Route::Shared,
             };
             m.handle(t, ev).len()
         })
@@ -263,7 +274,9 @@ fn full_device_clears_the_offer_and_reopens_when_a_slot_frees() {
         vec![
             Action::ApplyAnswer {
                 session: "s2".into(),
-                sdp: "v=0".into()
+                sdp: "v=0".into(),
+                viewer: "bob".into(),
+                route: Route::Shared,
             },
             Action::PublishStatus { viewers: 2 },
             Action::ClearOffer,
@@ -282,6 +295,7 @@ fn full_device_clears_the_offer_and_reopens_when_a_slot_frees() {
             session: "s2".into(),
             viewer: "bob".into(),
             reason: "bye".into(),
+            route: Route::Shared,
         },
     );
     assert_eq!(
@@ -321,6 +335,7 @@ fn only_the_claimer_can_hang_up() {
         session: "s1".into(),
         viewer: "mallory".into(),
         reason: String::new(),
+        route: Route::Shared,
     };
     assert_eq!(m.handle(t, ev), vec![]);
     assert_eq!(m.viewers(), 1);

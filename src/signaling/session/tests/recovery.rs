@@ -155,3 +155,51 @@ fn shutdown_closes_everything_and_goes_offline() {
         "nothing after shutdown"
     );
 }
+
+#[test]
+fn a_viewer_that_claimed_on_its_own_topics_is_heard_only_there() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let a = m.handle(
+        t,
+        Event::Answer {
+            session: "s1".into(),
+            viewer: "alice".into(),
+            sdp: "v=0".into(),
+            route: Route::Own,
+        },
+    );
+    assert!(
+        matches!(
+            &a[0],
+            Action::ApplyAnswer {
+                route: Route::Own,
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+    // Someone writing in alice's name on the shared topics: ignored.
+    let forged = |route| Event::Hangup {
+        session: "s1".into(),
+        viewer: "alice".into(),
+        reason: "left".into(),
+        route,
+    };
+    assert_eq!(m.handle(t, forged(Route::Shared)), vec![]);
+    let c = Event::Candidate {
+        session: "s1".into(),
+        viewer: "alice".into(),
+        candidate: cand("evil"),
+        route: Route::Shared,
+    };
+    assert_eq!(m.handle(t, c), vec![]);
+    assert_eq!(m.claimer("s1"), Some("alice"));
+    // alice herself, on her topics.
+    let a = m.handle(t, forged(Route::Own));
+    assert!(
+        a.iter()
+            .any(|x| matches!(x, Action::ClosePeer { session, .. } if session == "s1")),
+        "{a:?}"
+    );
+}
