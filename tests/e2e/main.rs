@@ -26,5 +26,6 @@ mod stream_embedded_broker;
 mod stream_mosquitto;
 mod subscribe_refused;
 mod talkback;
+mod viewer_isolation;
 mod viewer_slots;
 mod vm_real_drivers;

@@ -41,9 +41,10 @@ export async function loadSettings(location) {
 
 /**
  * A random viewer id, new for every page load (protocol: once per page). Not kept in storage:
- * a duplicated tab would copy it and two viewers would share one id.
+ * a duplicated tab would copy it and two viewers would share one id. It is also the page's
+ * MQTT client id and names its own topics, so a broker ACL (`%c`) can reserve them to it.
  */
 export function newViewerId() {
   const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `rtcam-viewer-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }

@@ -24,7 +24,9 @@ export class Signaling {
     // dead connection is noticed; mqtt.js reconnects and re-subscribes by itself.
     this.client = mqtt.connect(broker, {
       protocolVersion: 4,
-      clientId: `rtcam-viewer-${viewerId}`,
+      // The client id is the viewer id: a broker ACL (`pattern … viewer/%c/…`) then lets
+      // only this page write and read its topics (docs/security.md).
+      clientId: viewerId,
       clean: true,
       keepalive: 20,
       reconnectPeriod: BROKER_RETRY_MS,
@@ -61,9 +63,18 @@ export class Signaling {
     }
     if (parts.length === 2 && parts[1] === 'status') this.on.status(device, json);
     else if (parts.length === 2 && parts[1] === 'offer') this.on.offer(device, json);
-    else if (parts[1] === 'session' && parts.length >= 4 && json) {
-      // session/{id}/answer | hangup | error | candidate/{viewer|device}
-      this.on.session(parts[2], parts.slice(3).join('/'), json);
+    else if (
+      parts[1] === 'session' &&
+      parts.length === 7 &&
+      parts[3] === 'viewer' &&
+      parts[4] === this.opts.viewerId &&
+      parts[5] === 'device' &&
+      json
+    ) {
+      // session/{s}/viewer/{me}/device/{candidate|error|hangup|stats}: the device to us.
+      // What we publish ourselves comes back on the same subscription and is skipped.
+      const kind = parts[6] === 'candidate' ? 'candidate/device' : parts[6];
+      this.on.session(parts[2], kind, json);
     }
   }
 
@@ -89,17 +100,22 @@ export class Signaling {
     this.subscribe(`${this.root(device)}/offer`);
   }
 
+  /** This viewer's own topics in `session` (docs/protocol.md, rtcam 0.4). */
+  own(device, session) {
+    return `${this.root(device)}/session/${session}/viewer/${this.opts.viewerId}`;
+  }
+
   joinSession(device, session) {
-    this.subscribe(`${this.root(device)}/session/${session}/#`);
+    this.subscribe(`${this.own(device, session)}/#`);
   }
 
   leaveSession(device, session) {
-    this.unsubscribe(`${this.root(device)}/session/${session}/#`);
+    this.unsubscribe(`${this.own(device, session)}/#`);
   }
 
   publish(device, session, kind, message, qos = 1) {
     const body = JSON.stringify({ ...message, viewer: this.opts.viewerId });
-    this.client?.publish(`${this.root(device)}/session/${session}/${kind}`, body, { qos });
+    this.client?.publish(`${this.own(device, session)}/${kind}`, body, { qos });
   }
 
   answer(device, session, sdp) {
@@ -107,7 +123,7 @@ export class Signaling {
   }
 
   candidate(device, session, init) {
-    this.publish(device, session, 'candidate/viewer', init);
+    this.publish(device, session, 'candidate', init);
   }
 
   /**

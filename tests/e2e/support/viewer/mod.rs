@@ -26,11 +26,13 @@ mod media;
 mod options;
 mod report;
 mod retry;
+mod topics;
 
 pub use super::mqtt_client::TestMqtt;
 use media::{read_audio, read_video, talk};
 pub use options::ViewerOptions;
 pub use report::{window_report, WindowReport};
+use topics::{FromDevice, SessionTopics};
 
 /// One decoded picture.
 #[derive(Debug, Clone)]
@@ -88,7 +90,7 @@ pub struct Viewer {
     pub pc: Arc<RTCPeerConnection>,
     pub seen: Arc<Mutex<Seen>>,
     pub mqtt: AsyncClient,
-    root: String,
+    topics: SessionTopics,
 }
 
 /// Waits for the device's retained online status and a non-empty retained offer, and returns
@@ -161,8 +163,9 @@ impl Viewer {
             .ok_or("offer without sdp")?
             .to_string();
         assert_eq!(offer["type"], "offer");
+        let topics = SessionTopics::new(&root, &session, &opts.viewer_id, opts.shared_topics);
         // Seed step 10/11: be listening on the session before answering.
-        mqtt.subscribe(&format!("{root}/session/{session}/#")).await;
+        mqtt.subscribe(&topics.subscription()).await;
 
         // Seed steps 13–18.
         rtcam::install_crypto_provider();
@@ -265,7 +268,7 @@ impl Viewer {
         let viewer_id = opts.viewer_id.clone();
         if opts.trickle {
             // Candidates go out as they come: some before the answer, some after.
-            let topic = format!("{root}/session/{session}/candidate/viewer");
+            let topic = topics.candidate();
             let (client, viewer_id) = (client.clone(), viewer_id.clone());
             tokio::spawn(async move {
                 while let Some(c) = cand_rx.recv().await {
@@ -283,30 +286,25 @@ impl Viewer {
         }
         let msg = json!({"type": "answer", "sdp": local.sdp, "viewer": viewer_id});
         client
-            .publish(
-                format!("{root}/session/{session}/answer"),
-                QoS::AtLeastOnce,
-                false,
-                msg.to_string(),
-            )
+            .publish(topics.answer(), QoS::AtLeastOnce, false, msg.to_string())
             .await
             .map_err(|e| e.to_string())?;
 
         // Device → viewer messages on the session.
-        let (pc2, seen4, me, prefix) = (
+        let (pc2, seen4, me, inbound) = (
             pc.clone(),
             seen.clone(),
             opts.viewer_id.clone(),
-            format!("{root}/session/{session}/"),
+            topics.clone(),
         );
         tokio::spawn(async move {
             while let Some((topic, payload)) = mqtt.rx.recv().await {
-                let Some(kind) = topic.strip_prefix(&prefix) else {
+                let Some(kind) = inbound.device_message(&topic) else {
                     continue;
                 };
                 let v: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
                 match kind {
-                    "candidate/device" => {
+                    FromDevice::Candidate => {
                         seen4.lock().unwrap().device_candidates += 1;
                         let init = RTCIceCandidateInit {
                             candidate: v["candidate"].as_str().unwrap_or_default().to_string(),
@@ -316,10 +314,14 @@ impl Viewer {
                         };
                         let _ = pc2.add_ice_candidate(init).await;
                     }
-                    "error" if v["viewer"] == me.as_str() => seen4.lock().unwrap().errors.push(v),
-                    "hangup" if v.get("viewer").is_none() => seen4.lock().unwrap().hangups.push(v),
-                    "stats" => seen4.lock().unwrap().stats.push((Instant::now(), v)),
-                    _ => {}
+                    FromDevice::Error if v["viewer"] == me.as_str() => {
+                        seen4.lock().unwrap().errors.push(v)
+                    }
+                    FromDevice::Hangup if v.get("viewer").is_none() => {
+                        seen4.lock().unwrap().hangups.push(v)
+                    }
+                    FromDevice::Stats => seen4.lock().unwrap().stats.push((Instant::now(), v)),
+                    FromDevice::Error | FromDevice::Hangup => {}
                 }
             }
         });
@@ -329,7 +331,7 @@ impl Viewer {
             pc,
             seen,
             mqtt: client,
-            root,
+            topics,
         })
     }
 
@@ -383,7 +385,7 @@ impl Viewer {
         let _ = self
             .mqtt
             .publish(
-                format!("{}/session/{}/hangup", self.root, self.session),
+                self.topics.hangup(),
                 QoS::AtLeastOnce,
                 false,
                 msg.to_string(),

@@ -14,6 +14,9 @@ pub struct ViewerOptions {
     pub talk_hz: Option<f32>,
     /// Gather candidates on this local address only (a viewer on one path of several).
     pub only_ip: Option<std::net::IpAddr>,
+    /// Speak on the session's shared topics (the protocol before rtcam 0.4) instead of the
+    /// viewer's own.
+    pub shared_topics: bool,
 }
 
 impl ViewerOptions {
@@ -27,6 +30,7 @@ impl ViewerOptions {
             trickle: true,
             talk_hz: None,
             only_ip: None,
+            shared_topics: false,
         }
     }
 }
