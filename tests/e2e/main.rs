@@ -9,6 +9,7 @@ mod support;
 
 mod arm_binary_under_qemu;
 mod bad_input;
+mod broker_acl;
 mod broker_restart;
 mod browser;
 mod churn;

@@ -65,9 +65,15 @@ impl Mosquitto {
         let conf = dir.join("mosquitto.conf");
         let mut f = std::fs::File::create(&conf).expect("write mosquitto.conf");
         // socket_domain ipv4 keeps Debian's WebSocket listener on loopback only.
+        // Anonymous clients are welcome unless the extra lines say otherwise.
+        let anonymous = if extra_conf.contains("allow_anonymous") {
+            ""
+        } else {
+            "allow_anonymous true\n"
+        };
         write!(
             f,
-            "per_listener_settings false\nallow_anonymous true\npersistence false\n\
+            "per_listener_settings false\n{anonymous}persistence false\n\
              listener {port} 127.0.0.1\n\
              listener {ws_port} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n\
              max_packet_size 1048576\n{extra_conf}\n"

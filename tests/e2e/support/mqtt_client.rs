@@ -16,7 +16,20 @@ pub struct TestMqtt {
 
 impl TestMqtt {
     pub async fn connect(host: &str, port: u16, id: &str) -> Self {
+        Self::connect_as(host, port, id, None).await
+    }
+
+    /// Connects with a user name and password (`None`: anonymous).
+    pub async fn connect_as(
+        host: &str,
+        port: u16,
+        id: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> Self {
         let mut opts = MqttOptions::new(id, host, port);
+        if let Some((user, password)) = credentials {
+            opts.set_credentials(user, password);
+        }
         // Big enough outgoing to send what a broker must refuse (tests of oversized input).
         opts.set_max_packet_size(1 << 20, 4 << 20);
         opts.set_keep_alive(Duration::from_secs(10));

@@ -137,8 +137,16 @@ impl Viewer {
         // (a retried join) would make the broker drop one of them, back and forth.
         static JOINS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = JOINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let client_id = format!("viewer-{}-{}-{n}", opts.viewer_id, std::process::id());
-        let mut mqtt = TestMqtt::connect(&opts.host, opts.port, &client_id).await;
+        let client_id = if opts.client_id_is_viewer_id {
+            opts.viewer_id.clone()
+        } else {
+            format!("viewer-{}-{}-{n}", opts.viewer_id, std::process::id())
+        };
+        let credentials = opts
+            .credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()));
+        let mut mqtt = TestMqtt::connect_as(&opts.host, opts.port, &client_id, credentials).await;
         mqtt.subscribe(&format!("{root}/status")).await;
         mqtt.subscribe(&format!("{root}/offer")).await;
         let offer = wait_for_offer(&mut mqtt, &root, Duration::from_secs(20))

@@ -17,6 +17,11 @@ pub struct ViewerOptions {
     /// Speak on the session's shared topics (the protocol before rtcam 0.4) instead of the
     /// viewer's own.
     pub shared_topics: bool,
+    /// Broker account (user name, password).
+    pub credentials: Option<(String, String)>,
+    /// Use the viewer id as the MQTT client id (for a broker ACL on `%c`); by default every
+    /// join gets a client id of its own.
+    pub client_id_is_viewer_id: bool,
 }
 
 impl ViewerOptions {
@@ -31,6 +36,8 @@ impl ViewerOptions {
             talk_hz: None,
             only_ip: None,
             shared_topics: false,
+            credentials: None,
+            client_id_is_viewer_id: false,
         }
     }
 }
