@@ -93,6 +93,8 @@ cat > "$root/DEBIAN/postinst" <<'SCRIPT'
 set -e
 if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] \
   || [ "$1" = abort-remove ]; then
+  # The broker password's home (the unit loads it as a credential): root only, kept as it is.
+  [ -e /etc/rtcam/mqtt-password ] || install -m 0600 /dev/null /etc/rtcam/mqtt-password
   deb-systemd-helper unmask rtcam.service >/dev/null || true
   if deb-systemd-helper --quiet was-enabled rtcam.service; then
     deb-systemd-helper enable rtcam.service >/dev/null || true
@@ -130,6 +132,7 @@ case "$1" in
     deb-systemd-helper unmask rtcam.service >/dev/null 2>&1 || true
     # DynamicUser= keeps state under /var/lib/private and /var/log/private.
     rm -rf /var/lib/private/rtcam /var/lib/rtcam /var/log/private/rtcam /var/log/rtcam
+    rm -f /etc/rtcam/mqtt-password
     rmdir /etc/rtcam 2>/dev/null || true
     ;;
 esac

@@ -50,6 +50,16 @@ for f in /usr/bin/rtcam /etc/rtcam/rtcam.toml /lib/systemd/system/rtcam.service 
   [ -e "$f" ] || fail "$f not installed"
 done
 dpkg-query -W -f='${Conffiles}\n' rtcam | grep -q /etc/rtcam/rtcam.toml || fail "rtcam.toml is not a conffile"
+[ "$(stat -c '%a %U' /etc/rtcam/mqtt-password)" = "600 root" ] \
+  || fail "/etc/rtcam/mqtt-password is not root's, mode 600: $(stat -c '%a %U' /etc/rtcam/mqtt-password)"
+# What the unit's LoadCredential= does, by hand: the credential becomes the broker password.
+cred=$(mktemp -d)
+echo "from-the-credential" > "$cred/mqtt-password"
+CREDENTIALS_DIRECTORY=$cred rtcam check-config --config /etc/rtcam/rtcam.toml \
+  | grep -q "a password set" || fail "the mqtt-password credential was not read"
+rtcam check-config --config /etc/rtcam/rtcam.toml | grep -q "(anonymous)" \
+  || fail "without the credential the shipped config should log in anonymously"
+rm -rf "$cred"
 rtcam check-config --config /etc/rtcam/rtcam.toml || fail "the shipped config is invalid"
 systemd-analyze verify /lib/systemd/system/rtcam.service || fail "systemd-analyze verify"
 exposure=$(systemd-analyze security --offline=yes /lib/systemd/system/rtcam.service 2>/dev/null \

@@ -122,8 +122,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     if let Command::CheckConfig { config } = &cli.command {
         let path = config.clone().unwrap_or_else(|| SYSTEM_CONFIG.into());
         let c = rtcam::Config::load(&path)?;
+        // Whether a password was found, never what it is.
+        let login = match (c.mqtt.username.is_empty(), c.mqtt.password.is_empty()) {
+            (true, true) => "anonymous".to_string(),
+            (true, false) => "no user name, a password set".to_string(),
+            (false, p) => format!(
+                "user {}, {}",
+                c.mqtt.username,
+                if p { "no password" } else { "a password set" }
+            ),
+        };
         println!(
-            "{}: valid (device {}, broker {}, {}x{}@{}, max {} viewers)",
+            "{}: valid (device {}, broker {} ({login}), {}x{}@{}, max {} viewers)",
             path.display(),
             c.resolved_device_id(),
             c.mqtt.url,

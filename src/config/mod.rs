@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod broker_url;
+pub mod secrets;
 mod sections;
 mod validate;
 
@@ -35,6 +36,12 @@ pub enum ConfigError {
     },
     #[error("invalid value for `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("cannot read the secret of `{key}` from {path}: {cause}")]
+    Secret {
+        key: &'static str,
+        path: PathBuf,
+        cause: String,
+    },
 }
 
 pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -63,7 +70,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and validates a config file, and reads the secrets it keeps in files of
+    /// their own (and the systemd credential: [`secrets`]).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
@@ -76,6 +84,9 @@ impl Config {
             },
             other => other,
         })?;
+        let mut config = config;
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        secrets::resolve(&mut config, credentials.as_deref())?;
         Ok(config)
     }
 

@@ -18,8 +18,11 @@ pub struct MqttConfig {
     pub prefix: String,
     /// User name; empty = anonymous. Default empty.
     pub username: String,
-    /// Password. Default empty.
+    /// Password. Default empty. Better kept out of this file: `password_file`.
     pub password: String,
+    /// A file holding the password (first line): an absolute path, or the name of a systemd
+    /// credential (`LoadCredential=`). Default empty.
+    pub password_file: String,
     /// Client id; empty = `rtcam-{device_id}`. Default empty.
     pub client_id: String,
     /// Keep-alive in seconds. Default 30.
@@ -230,6 +233,8 @@ pub struct IceServer {
     pub username: String,
     /// TURN credential.
     pub credential: String,
+    /// A file holding the TURN credential, like `mqtt.password_file`.
+    pub credential_file: String,
 }
 
 /// `[webrtc]`
@@ -260,6 +265,7 @@ impl Default for MqttConfig {
             prefix: "rtcam".into(),
             username: String::new(),
             password: String::new(),
+            password_file: String::new(),
             client_id: String::new(),
             keep_alive_s: 30,
             max_message_kib: 1024,

@@ -28,6 +28,12 @@ impl Config {
         if !(5..=600).contains(&self.mqtt.keep_alive_s) {
             return Err(invalid("mqtt.keep_alive_s", "must be 5..=600"));
         }
+        if !self.mqtt.password.is_empty() && !self.mqtt.password_file.is_empty() {
+            return Err(invalid(
+                "mqtt.password_file",
+                "set either mqtt.password or mqtt.password_file, not both",
+            ));
+        }
         if !(64..=65536).contains(&self.mqtt.max_message_kib) {
             return Err(invalid(
                 "mqtt.max_message_kib",

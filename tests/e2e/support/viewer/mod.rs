@@ -359,22 +359,6 @@ impl Viewer {
         }
         pred(&self.seen.lock().unwrap())
     }
-    /// What happened to the video so far, for a failure's message: pictures decoded and
-    /// unstamped, units lost or refused, IDRs, the device's last stats.
-    pub fn counts(&self) -> String {
-        let s = self.seen.lock().unwrap();
-        format!(
-            "decoded {} unstamped {} undecodable {} (lost {}, refused by the decoder {}) idrs {} last stats {:?}",
-            s.decoded.len(),
-            s.unstamped,
-            s.undecodable,
-            s.lost,
-            s.decode_errors,
-            s.idr_at.len(),
-            s.stats.last().map(|(_, v)| v)
-        )
-    }
-
     /// Sends an RTCP PLI for the video stream.
     pub async fn send_pli(&self) {
         let ssrc = self.seen.lock().unwrap().video_ssrc.expect("video track");

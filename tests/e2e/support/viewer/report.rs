@@ -62,3 +62,21 @@ pub fn window_report(
         latency_p95_ms: pct(0.95),
     }
 }
+
+impl super::Viewer {
+    /// What happened to the video so far, for a failure's message: pictures decoded and
+    /// unstamped, units lost or refused, IDRs, the device's last stats.
+    pub fn counts(&self) -> String {
+        let s = self.seen.lock().unwrap();
+        format!(
+            "decoded {} unstamped {} undecodable {} (lost {}, refused by the decoder {}) idrs {} last stats {:?}",
+            s.decoded.len(),
+            s.unstamped,
+            s.undecodable,
+            s.lost,
+            s.decode_errors,
+            s.idr_at.len(),
+            s.stats.last().map(|(_, v)| v)
+        )
+    }
+}
