@@ -76,11 +76,30 @@ async fn bad_viewer_messages_are_refused_without_harm() {
     .await;
     let e = expect_error(&mut mqtt, "wrong-type").await;
     assert_eq!(e["code"], "bad_request", "{e}");
-    // An SDP that parses as a message but not as a session description: it claims the
-    // standby session, is rejected by the peer connection, and a new standby offer follows.
+    // Text that is not a WebRTC answer: refused before it can claim anything.
     mqtt.publish(
         answer_topic.clone(),
-        json!({"type": "answer", "sdp": "v=0\r\nthis is not an SDP\r\n", "viewer": "bad-sdp"}),
+        json!({"type": "answer", "sdp": "v=0\r\nthis is not an SDP\r\n", "viewer": "not-sdp"}),
+    )
+    .await;
+    let e = expect_error(&mut mqtt, "not-sdp").await;
+    assert_eq!(e["code"], "bad_request", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a WebRTC answer"),
+        "{e}"
+    );
+    // One that looks like an answer but does not fit the offer (one media section of two):
+    // it claims the standby session, is rejected by the peer connection, and a new standby
+    // offer follows.
+    let misfit = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        a=fingerprint:sha-256 AB:CD\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n\
+        a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\na=mid:0\r\na=setup:active\r\n";
+    mqtt.publish(
+        answer_topic.clone(),
+        json!({"type": "answer", "sdp": misfit, "viewer": "bad-sdp"}),
     )
     .await;
     let e = expect_error(&mut mqtt, "bad-sdp").await;

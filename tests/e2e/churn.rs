@@ -161,7 +161,15 @@ async fn a_hundred_viewers_come_and_go_and_leave_nothing_behind() {
     let dir = std::env::temp_dir().join(format!("rtcam-churn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut device =
-        support::process::run_device(&dir, port, DEVICE, "[webrtc]\nmax_viewers = 16\n");
+        // 30 s to connect: a hundred joins next to another streaming test on two cores have
+        // seen one handshake take over 15 s (the viewers wait 25 s), and this test is about
+        // what churn leaves behind, not about slow handshakes.
+        support::process::run_device(
+            &dir,
+            port,
+            DEVICE,
+            "[webrtc]\nmax_viewers = 16\nconnect_timeout_s = 30\n",
+        );
     let pid = device.pid();
 
     // Warm up with the same pattern (first-use allocations, and the allocator's high-water

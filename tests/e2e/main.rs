@@ -14,6 +14,7 @@ mod broker_restart;
 mod browser;
 mod churn;
 mod command_source;
+mod junk_flood;
 mod keyframe_on_pli;
 mod network;
 mod one_udp_port;

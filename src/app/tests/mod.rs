@@ -273,7 +273,8 @@ async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!h.published(device_candidates, |_, _| true), "held");
 
-    let answer = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "alice"});
+    let answer =
+        json!({"type": "answer", "sdp": crate::signaling::sdp::TEST_ANSWER, "viewer": "alice"});
     h.mqtt(message("rtcam/cam1/session/s1/answer", answer))
         .await;
     until("the answer applied", || h.logged("answer s1")).await;
@@ -317,7 +318,8 @@ async fn the_loop_publishes_claims_trickles_connects_and_goes_offline() {
         "a keyframe for the newcomer"
     );
 
-    let late = json!({"type": "answer", "sdp": "v=0\r\n", "viewer": "bob"});
+    let late =
+        json!({"type": "answer", "sdp": crate::signaling::sdp::TEST_ANSWER, "viewer": "bob"});
     h.mqtt(message("rtcam/cam1/session/s1/answer", late)).await;
     until("bob told the offer is taken", || {
         h.published("rtcam/cam1/session/s1/error", |r, v| {

@@ -124,6 +124,8 @@ pub fn parse_inbound(
                     "`sdp` must be an SDP (starting with v=0) of at most {MAX_SDP_BYTES} bytes"
                 )));
             }
+            crate::signaling::sdp::check_answer(&a.sdp)
+                .map_err(|e| fail(format!("`sdp` is not a WebRTC answer: {e}")))?;
             Ok(Some(Inbound::Answer {
                 session,
                 viewer,
@@ -192,13 +194,14 @@ mod tests {
     #[test]
     fn parses_answers_candidates_and_hangups() {
         let t = topics();
-        let a = json!({"type":"answer","sdp":"v=0\r\n","viewer":"v1"}).to_string();
+        let sdp = crate::signaling::sdp::TEST_ANSWER;
+        let a = json!({"type":"answer","sdp":sdp,"viewer":"v1"}).to_string();
         assert_eq!(
             parse_inbound(&t, "rtcam/cam1/session/s1/answer", a.as_bytes()).unwrap(),
             Some(Inbound::Answer {
                 session: "s1".into(),
                 viewer: "v1".into(),
-                sdp: "v=0\r\n".into(),
+                sdp: sdp.into(),
                 route: Route::Shared,
             })
         );
@@ -234,13 +237,14 @@ mod tests {
     fn on_its_own_topics_the_topic_names_the_viewer() {
         let t = topics();
         let own = "rtcam/cam1/session/s1/viewer/rtcam-viewer-a1";
-        let a = json!({"type":"answer","sdp":"v=0\r\n"}).to_string();
+        let sdp = crate::signaling::sdp::TEST_ANSWER;
+        let a = json!({"type":"answer","sdp":sdp}).to_string();
         assert_eq!(
             parse_inbound(&t, &format!("{own}/answer"), a.as_bytes()).unwrap(),
             Some(Inbound::Answer {
                 session: "s1".into(),
                 viewer: "rtcam-viewer-a1".into(),
-                sdp: "v=0\r\n".into(),
+                sdp: sdp.into(),
                 route: Route::Own,
             })
         );

@@ -2,12 +2,11 @@
 
 use std::time::Instant;
 
-use tracing::{debug, warn};
+use tracing::debug;
 
-use super::early::Kept;
+use super::ENDED_MEMORY;
 use super::{Action, Claimed, LocalCandidates, Sender, Sessions, Standby};
-use super::{ENDED_MEMORY, MAX_EARLY_CANDIDATES, MAX_EARLY_VIEWERS, MAX_REMOTE_CANDIDATES};
-use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
+use crate::signaling::protocol::{ErrorCode, Route};
 
 impl Sessions {
     pub(super) fn on_start(&mut self, out: &mut Vec<Action>) {
@@ -182,66 +181,16 @@ impl Sessions {
         if std::mem::take(&mut self.offer_published) {
             out.push(Action::ClearOffer);
         }
+        if self.failed_claims > 0 && self.viewers() < self.settings.max_viewers {
+            let wait = self.claim_retry.failed();
+            debug!(
+                failed_claims = self.failed_claims,
+                wait_ms = wait.as_millis() as u64,
+                "claims keep failing: the next standby offer waits"
+            );
+            self.standby = Standby::RetryAt { at: now + wait };
+        }
         self.ensure_standby(out);
-    }
-
-    pub(super) fn on_candidate(
-        &mut self,
-        session: String,
-        from: Sender,
-        candidate: CandidateInit,
-        out: &mut Vec<Action>,
-    ) {
-        let from_claimer = self.is_claimer(&session, &from);
-        let viewer = from.0;
-        if let Some(c) = self.claimed.get_mut(&session) {
-            if !from_claimer {
-                return;
-            }
-            if c.remote_candidates >= MAX_REMOTE_CANDIDATES {
-                if c.remote_candidates == MAX_REMOTE_CANDIDATES {
-                    warn!(%session, %viewer, max = MAX_REMOTE_CANDIDATES, "viewer sent too many candidates; the rest are dropped");
-                }
-                c.remote_candidates = c.remote_candidates.saturating_add(1);
-                return;
-            }
-            c.remote_candidates += 1;
-            out.push(Action::ApplyCandidate { session, candidate });
-        } else if self.standby_session() == Some(session.as_str()) {
-            match self.early.push(viewer.clone(), candidate) {
-                Kept::Yes => {}
-                Kept::ViewerFull => debug!(
-                    %session, %viewer, max = MAX_EARLY_CANDIDATES,
-                    "early candidate dropped: this viewer sent the most kept before an answer"
-                ),
-                Kept::EvictedOldest => debug!(
-                    %session, %viewer, max = MAX_EARLY_VIEWERS,
-                    "early candidates of the oldest of too many viewers dropped"
-                ),
-            }
-        }
-    }
-
-    pub(super) fn on_local_candidate(
-        &mut self,
-        session: String,
-        candidate: Option<String>,
-        out: &mut Vec<Action>,
-    ) {
-        if let Some(c) = self.claimed.get(&session) {
-            if let Some(candidate) = c.local.pass(candidate) {
-                out.push(Action::PublishCandidate { session, candidate });
-            }
-            return;
-        }
-        match &mut self.standby {
-            Standby::Preparing { session: s, local }
-            | Standby::Published {
-                session: s, local, ..
-            } if *s == session => local.hold(candidate),
-            // A session that ended or never was: nobody to tell.
-            _ => {}
-        }
     }
 
     pub(super) fn on_hangup(&mut self, session: String, from: Sender, out: &mut Vec<Action>) {
@@ -292,6 +241,8 @@ impl Sessions {
             if !c.connected {
                 c.connected = true;
                 c.deadline = None;
+                self.failed_claims = 0;
+                self.claim_retry.succeeded();
                 out.push(Action::SetActiveViewers {
                     connected: self.connected(),
                 });
@@ -356,6 +307,8 @@ impl Sessions {
                 out.push(Action::SetActiveViewers {
                     connected: self.connected(),
                 });
+            } else if !self.stopped {
+                self.failed_claims = self.failed_claims.saturating_add(1);
             }
             self.ended.push_back(session.to_string());
             if self.ended.len() > ENDED_MEMORY {

@@ -14,6 +14,7 @@
 //! slot is used. Answers to a claimed or ended session get `taken`; answers when full get
 //! `full`.
 
+mod candidates;
 mod early;
 mod handlers;
 mod io;
@@ -44,6 +45,12 @@ pub const ENDED_MEMORY: usize = 64;
 /// First and largest back-off after a standby offer could not be prepared.
 pub const RETRY_MIN: Duration = Duration::from_secs(1);
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
+/// While claims keep failing (answers the peer rejects, sessions that never connect), the
+/// next standby offer after a claim waits this long, doubling up to [`CLAIM_RETRY_MAX`]: a
+/// stream of junk answers costs the device a peer connection every few seconds at most. The
+/// first session that connects resets it.
+pub const CLAIM_RETRY_MIN: Duration = Duration::from_millis(250);
+pub const CLAIM_RETRY_MAX: Duration = Duration::from_secs(8);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Standby {
@@ -97,6 +104,9 @@ pub struct Sessions {
     claimed: HashMap<String, Claimed>,
     ended: VecDeque<String>,
     retry: Backoff,
+    /// Claims that ended without connecting since the last one that connected.
+    failed_claims: u32,
+    claim_retry: Backoff,
     stopped: bool,
     /// Whether a retained offer of ours is on the broker.
     offer_published: bool,
@@ -113,6 +123,8 @@ impl Sessions {
             claimed: HashMap::new(),
             ended: VecDeque::new(),
             retry: Backoff::new(RETRY_MIN, RETRY_MAX),
+            failed_claims: 0,
+            claim_retry: Backoff::new(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX),
             stopped: false,
             offer_published: false,
         }

@@ -48,6 +48,10 @@ impl TestMqtt {
                         let _ = stx.send(()).await;
                     }
                     Ok(_) => {}
+                    // The client was dropped: stop, or this loop would reconnect under the
+                    // same client id forever and the broker would keep kicking a newer
+                    // client of that id off.
+                    Err(rumqttc::ConnectionError::RequestsDone) => break,
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
             }

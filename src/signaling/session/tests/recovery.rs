@@ -203,3 +203,83 @@ fn a_viewer_that_claimed_on_its_own_topics_is_heard_only_there() {
         "{a:?}"
     );
 }
+
+#[test]
+fn failed_claims_delay_the_next_standby_until_a_session_connects() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let ready = |m: &mut Sessions, s: &str| {
+        m.handle(
+            t,
+            Event::StandbyReady {
+                session: s.into(),
+                sdp: format!("offer-{s}"),
+            },
+        )
+    };
+    let reject = |m: &mut Sessions, s: &str| {
+        m.handle(
+            t,
+            Event::AnswerRejected {
+                session: s.into(),
+                message: "misfit".into(),
+            },
+        )
+    };
+    // The first junk claim: nothing has failed yet, the next offer is prepared at once.
+    let a = m.handle(t, answer("s1", "junk1"));
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s2".into()
+        }),
+        "{a:?}"
+    );
+    reject(&mut m, "s1");
+    ready(&mut m, "s2");
+    // The second waits CLAIM_RETRY_MIN, the third twice that.
+    let a = m.handle(t, answer("s2", "junk2"));
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::PrepareStandby { .. })),
+        "{a:?}"
+    );
+    assert_eq!(m.poll_timeout(), Some(t + CLAIM_RETRY_MIN));
+    reject(&mut m, "s2");
+    let t2 = t + CLAIM_RETRY_MIN;
+    let a = m.handle_timeout(t2);
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s3".into()
+        }),
+        "{a:?}"
+    );
+    ready(&mut m, "s3");
+    m.handle(t2, answer("s3", "junk3"));
+    assert_eq!(m.poll_timeout(), Some(t2 + CLAIM_RETRY_MIN * 2));
+    // A real viewer connects: the next claim's offer is prepared at once again.
+    let t3 = t2 + CLAIM_RETRY_MIN * 2;
+    m.handle_timeout(t3);
+    ready(&mut m, "s4");
+    m.handle(t3, answer("s4", "alice"));
+    m.handle(
+        t3,
+        Event::PeerConnected {
+            session: "s4".into(),
+        },
+    );
+    let t4 = t3 + CLAIM_RETRY_MIN * 4;
+    let a = m.handle_timeout(t4);
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s5".into()
+        }),
+        "{a:?}"
+    );
+    ready(&mut m, "s5");
+    let a = m.handle(t4, answer("s5", "bob"));
+    assert!(
+        a.contains(&Action::PrepareStandby {
+            session: "s6".into()
+        }),
+        "{a:?}"
+    );
+}
