@@ -150,7 +150,7 @@ async fn churn(port: u16, prefix: &str, count: usize) -> (Vec<String>, Instant) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_viewers_come_and_go_and_leave_nothing_behind() {
-    if !support::netns::enter(
+    if !support::netns::enter_alone(
         module_path!(),
         "a_hundred_viewers_come_and_go_and_leave_nothing_behind",
     ) {

@@ -26,11 +26,12 @@ pub fn inside() -> bool {
 static HUNGRY: Mutex<()> = Mutex::new(());
 
 /// [`enter`] for a test that needs most of the machine (headless Chromium, a QEMU board, the
-/// soak's steady frame rate): at most one of them runs at a time, next to at most one light
-/// test. Two at once on 2 cores starve each other, and their frame rates and bandwidth
-/// estimates then measure the machine, not rtcam (seen: a Chromium tab's estimate collapsed
-/// to 176 kbit/s on loopback while another Chromium test ran, and it was moved to the half-size
-/// second stream; the soak's viewers fell to 21 fps next to a browser test).
+/// soak's steady frame rate, a hundred viewers churning): at most one of them runs at a time,
+/// next to at most one light test. Two at once on 2 cores starve each other, and their frame
+/// rates and bandwidth estimates then measure the machine, not rtcam (seen: a Chromium tab's
+/// estimate fell to 176–198 kbit/s on loopback while another Chromium test, and once the churn
+/// test, ran beside it, and it was moved to the half-size second stream; the soak's viewers
+/// fell to 21 fps next to a browser test).
 pub fn enter_alone(module: &str, name: &str) -> bool {
     if inside() {
         return true;
