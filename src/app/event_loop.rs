@@ -280,7 +280,8 @@ impl Daemon {
                 reason,
                 route,
             })) => {
-                info!(%session, %viewer, %reason, "viewer hung up");
+                // Logged as received: the session machine decides whether it is the claimer's.
+                info!(%session, %viewer, %reason, ?route, "hangup received");
                 Event::Hangup {
                     session,
                     viewer,

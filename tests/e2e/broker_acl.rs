@@ -139,9 +139,7 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
         .await
         .unwrap();
 
-    let before = alice.seen.lock().unwrap().decoded.len();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let fps = (alice.seen.lock().unwrap().decoded.len() - before) as f64 / 3.0;
+    let fps = alice.fps_over(Duration::from_secs(3)).await;
     assert!(
         fps >= 25.0,
         "alice kept playing: {fps:.1} fps; {}",

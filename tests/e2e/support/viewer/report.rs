@@ -79,4 +79,12 @@ impl super::Viewer {
             s.stats.last().map(|(_, v)| v)
         )
     }
+
+    /// Pictures decoded a second over the next `window` (waits for it).
+    pub async fn fps_over(&self, window: std::time::Duration) -> f64 {
+        let before = self.seen.lock().unwrap().decoded.len();
+        tokio::time::sleep(window).await;
+        let after = self.seen.lock().unwrap().decoded.len();
+        (after - before) as f64 / window.as_secs_f64()
+    }
 }
