@@ -33,11 +33,11 @@ sudo=""
 packages=("gcc-$gnu" "g++-$gnu" "libc6-dev-$debarch-cross" "libasound2-dev:$debarch" qemu-user-static)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "cross/build.sh: installing ${missing[*]}"
-  if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
+  if ! dpkg --print-foreign-architectures | grep -x "$debarch" >/dev/null; then
     $sudo dpkg --add-architecture "$debarch"
   fi
   # shellcheck source=scripts/apt.sh
@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_update
   apt_install "${missing[@]}"
 fi
-if ! rustup target list --installed | grep -qx "$target"; then
+if ! rustup target list --installed | grep -x "$target" >/dev/null; then
   rustup target add "$target"
 fi
 

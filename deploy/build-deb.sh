@@ -21,7 +21,7 @@ bin=${2:-target/$target/release/rtcam}
 [ -x "$bin" ] || { echo "build-deb.sh: no binary at $bin (build it: cross/build.sh)" >&2; exit 1; }
 [ -f web/dist/index.html ] || { echo "build-deb.sh: the viewer is not built (scripts/build-web.sh)" >&2; exit 1; }
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | sed -n 1p)
 out=target/debian
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT

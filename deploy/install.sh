@@ -95,7 +95,7 @@ if ! on_board "rtcam status --config /etc/rtcam/rtcam.toml --wait $wait"; then
   on_board "$sudo_cmd journalctl -u rtcam -n 30 --no-pager" || true
   die "the device did not come online within ${wait}s (its log is above). Is the broker in /etc/rtcam/rtcam.toml reachable?"
 fi
-port=$(on_board "sed -n 's/^listen = \"[^\"]*:\\([0-9]*\\)\"/\\1/p' /etc/rtcam/rtcam.toml" | tr -d '\r' | head -n1)
+port=$(on_board "sed -n 's/^listen = \"[^\"]*:\\([0-9]*\\)\"/\\1/p' /etc/rtcam/rtcam.toml" | tr -d '\r' | sed -n 1p)
 board=${host#*@}
 if [ -n "$port" ]; then
   say "rtcam is online. Watch it at http://$board:$port/"

@@ -16,7 +16,7 @@ trap 'rm -f "$stripped"' EXIT
 strip -o "$stripped" "$bin"
 chmod 0755 "$stripped"
 deploy/build-deb.sh "$arch" "$stripped"
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | sed -n 1p)
 deb="target/debian/rtcam_${version}_${arch}.deb"
 
 fail() { echo "test-deb.sh: FAILED: $*" >&2; exit 1; }
@@ -49,15 +49,15 @@ for f in /usr/bin/rtcam /etc/rtcam/rtcam.toml /lib/systemd/system/rtcam.service 
   /usr/share/rtcam/www/index.html /usr/share/rtcam/www/viewer.js; do
   [ -e "$f" ] || fail "$f not installed"
 done
-dpkg-query -W -f='${Conffiles}\n' rtcam | grep -q /etc/rtcam/rtcam.toml || fail "rtcam.toml is not a conffile"
+dpkg-query -W -f='${Conffiles}\n' rtcam | grep /etc/rtcam/rtcam.toml >/dev/null || fail "rtcam.toml is not a conffile"
 [ "$(stat -c '%a %U' /etc/rtcam/mqtt-password)" = "600 root" ] \
   || fail "/etc/rtcam/mqtt-password is not root's, mode 600: $(stat -c '%a %U' /etc/rtcam/mqtt-password)"
 # What the unit's LoadCredential= does, by hand: the credential becomes the broker password.
 cred=$(mktemp -d)
 echo "from-the-credential" > "$cred/mqtt-password"
 CREDENTIALS_DIRECTORY=$cred rtcam check-config --config /etc/rtcam/rtcam.toml \
-  | grep -q "a password set" || fail "the mqtt-password credential was not read"
-rtcam check-config --config /etc/rtcam/rtcam.toml | grep -q "(anonymous)" \
+  | grep "a password set" >/dev/null || fail "the mqtt-password credential was not read"
+rtcam check-config --config /etc/rtcam/rtcam.toml | grep "(anonymous)" >/dev/null \
   || fail "without the credential the shipped config should log in anonymously"
 rm -rf "$cred"
 rtcam check-config --config /etc/rtcam/rtcam.toml || fail "the shipped config is invalid"

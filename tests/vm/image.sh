@@ -23,11 +23,11 @@ start=$(date +%s)
 
 # The kernel the metapackage points at today, and the userland tools.
 if [ ! -f "$cache/.complete" ]; then
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  if ! dpkg --print-foreign-architectures | grep -x arm64 >/dev/null; then
     echo "image.sh: arm64 is not a dpkg architecture here (cross/build.sh aarch64 adds it)" >&2
     exit 2
   fi
-  kernel=$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-arm64\).*/\1/p' | head -1)
+  kernel=$(apt-cache depends linux-image-arm64:arm64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-arm64\).*/\1/p' | sed -n 1p)
   [ -n "$kernel" ] || { echo "image.sh: no arm64 kernel package found (apt-get update?)" >&2; exit 2; }
   echo "image.sh: downloading $kernel and the guest's tools (arm64 .debs, cached in $cache)"
   (cd "$cache" && timeout 900 apt-get download -q -o APT::Sandbox::User=root \
