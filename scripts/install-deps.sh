@@ -22,10 +22,11 @@ if [ "$mode" = test ]; then
   # its unit handling in deploy/test-deb.sh; nftables filters packets in the network tests;
   # GStreamer (videotestsrc, x264enc) is the real producer of the video-command tests;
   # qemu-system-arm boots the emulated board (tests/vm/: kmod's depmod/modprobe and cpio
-  # build its initramfs).
+  # build its initramfs); openssl makes the TLS tests' CA (deploy/broker-ca.sh) and
+  # libnss3-tools' certutil makes Chromium trust it.
   packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers
     nftables gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-ugly
-    qemu-system-arm kmod cpio)
+    qemu-system-arm kmod cpio openssl libnss3-tools)
 fi
 
 missing=()

@@ -130,7 +130,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if !config.http.listen.is_empty() {
         crate::http::start(&config, &device_id, stop_rx.clone()).await?;
     }
-    let (publisher, mqtt_rx, mqtt_task) = mqtt::start(opts, topics.device_subscriptions(), stop_rx);
+    let (publisher, mqtt_rx, mqtt_task) =
+        mqtt::start(opts, &config.mqtt, topics.device_subscriptions(), stop_rx);
     info!(
         device = %device_id,
         topic_root = %topics.root(),

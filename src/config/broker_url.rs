@@ -75,6 +75,17 @@ fn host_name(host: &Host<&str>) -> String {
 }
 
 impl BrokerUrl {
+    /// The host name or address the connection goes to (what a TLS certificate must name).
+    pub fn host(&self) -> String {
+        match self {
+            BrokerUrl::Tcp { host, .. } | BrokerUrl::Tls { host, .. } => host.clone(),
+            BrokerUrl::Ws { url } | BrokerUrl::Wss { url } => url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default(),
+        }
+    }
+
     /// Parses `mqtt.url`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let (plain, zone) = split_zone(text.trim());

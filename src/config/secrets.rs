@@ -4,6 +4,8 @@
 //!
 //! - `mqtt.password_file`, `webrtc.ice_servers[].credential_file`: an absolute path, or a
 //!   name looked up in `$CREDENTIALS_DIRECTORY`.
+//! - `mqtt.client_key_file`: the same; it is resolved to a path here and read when the
+//!   connection is made.
 //! - With neither a password nor a password file, the `mqtt-password` credential is used when
 //!   systemd provides a non-empty one (the packaged unit loads `/etc/rtcam/mqtt-password`).
 
@@ -27,6 +29,10 @@ pub fn resolve(config: &mut Config, credentials: Option<&Path>) -> Result<(), Co
                 m.password = read("mqtt-password credential", &path.to_string_lossy(), None)?;
             }
         }
+    }
+    if !m.client_key_file.is_empty() {
+        let path = locate("mqtt.client_key_file", &m.client_key_file, credentials)?;
+        m.client_key_file = path.to_string_lossy().into_owned();
     }
     for server in &mut config.webrtc.ice_servers {
         if !server.credential_file.is_empty() {

@@ -32,6 +32,15 @@ pub struct MqttConfig {
     /// (mosquitto `max_packet_size`, at most this many KiB). Default 1024 (the shipped
     /// mosquitto config's limit); 64..=65536.
     pub max_message_kib: u32,
+    /// PEM file of the CA(s) that sign the broker's certificate (`mqtts://`, `wss://`);
+    /// empty = the system's roots. Default empty.
+    pub ca_file: String,
+    /// PEM certificate (chain) the device shows the broker, for brokers that require client
+    /// certificates (`require_certificate true`). Needs `client_key_file`. Default empty.
+    pub client_cert_file: String,
+    /// The private key of `client_cert_file` (PEM): an absolute path, or the name of a
+    /// systemd credential. Default empty.
+    pub client_key_file: String,
 }
 
 /// Where video frames come from.
@@ -270,6 +279,9 @@ impl Default for MqttConfig {
             client_id: String::new(),
             keep_alive_s: 30,
             max_message_kib: 1024,
+            ca_file: String::new(),
+            client_cert_file: String::new(),
+            client_key_file: String::new(),
         }
     }
 }

@@ -24,7 +24,22 @@ impl Config {
                 "must be one or more '/'-separated parts of letters, digits, '-', '_', '.'",
             ));
         }
-        BrokerUrl::parse(&self.mqtt.url)?;
+        let url = BrokerUrl::parse(&self.mqtt.url)?;
+        let m = &self.mqtt;
+        let tls_files = !m.ca_file.is_empty() || !m.client_cert_file.is_empty();
+        if tls_files && !matches!(url, BrokerUrl::Tls { .. } | BrokerUrl::Wss { .. }) {
+            return Err(invalid(
+                "mqtt.ca_file",
+                "ca_file and client_cert_file are for TLS: use an mqtts:// or wss:// url",
+            ));
+        }
+        if m.client_cert_file.is_empty() != m.client_key_file.is_empty() {
+            return Err(invalid(
+                "mqtt.client_cert_file",
+                "a client certificate needs its key: set both client_cert_file and \
+                 client_key_file, or neither",
+            ));
+        }
         if !(5..=600).contains(&self.mqtt.keep_alive_s) {
             return Err(invalid("mqtt.keep_alive_s", "must be 5..=600"));
         }

@@ -8,3 +8,4 @@ pub mod sdp;
 pub mod session;
 pub mod status_query;
 pub mod subscriptions;
+pub mod tls;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, Transport};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
@@ -40,6 +42,8 @@ const RECONNECT_MAX: Duration = Duration::from_secs(30);
 pub enum MqttError {
     #[error("MQTT options: {0}")]
     Options(String),
+    #[error("MQTT over TLS: {0}")]
+    Tls(String),
     #[error("cannot reach the MQTT broker at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("cannot queue MQTT {what} on {topic}: {reason}")]
@@ -115,7 +119,9 @@ pub fn client_options(config: &MqttConfig, client_id: &str) -> Result<MqttOption
         BrokerUrl::Tcp { host, port } => MqttOptions::new(client_id, host, *port),
         BrokerUrl::Tls { host, port } => {
             let mut o = MqttOptions::new(client_id, host, *port);
-            o.set_transport(Transport::tls_with_default_config());
+            o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                super::tls::client_config(config)?,
+            )));
             o
         }
         BrokerUrl::Ws { url } => {
@@ -125,7 +131,9 @@ pub fn client_options(config: &MqttConfig, client_id: &str) -> Result<MqttOption
         }
         BrokerUrl::Wss { url } => {
             let mut o = MqttOptions::new(client_id, url, 0);
-            o.set_transport(Transport::wss_with_default_config());
+            o.set_transport(Transport::wss_with_config(TlsConfiguration::Rustls(
+                super::tls::client_config(config)?,
+            )));
             o
         }
     };
@@ -143,9 +151,16 @@ pub fn incoming_limit(config: &MqttConfig) -> usize {
     config.max_message_kib as usize * 1024 + PACKET_MARGIN
 }
 
-/// A clear account of a lost connection: an oversized message gets the fix spelled out.
-fn explain(e: &rumqttc::ConnectionError) -> Option<String> {
+/// A clear account of a lost connection: an oversized message or a certificate that does
+/// not verify gets the fix spelled out.
+pub fn explain(e: &rumqttc::ConnectionError, config: &MqttConfig) -> Option<String> {
     use rumqttc::{ConnectionError, Error, StateError};
+    if let ConnectionError::Tls(_) | ConnectionError::Io(_) = e {
+        let host = BrokerUrl::parse(&config.url)
+            .map(|u| u.host())
+            .unwrap_or_default();
+        return super::tls::explain(e, config, &host);
+    }
     match e {
         ConnectionError::MqttState(StateError::Deserialization(
             Error::PayloadSizeLimitExceeded(size),
@@ -163,6 +178,7 @@ fn explain(e: &rumqttc::ConnectionError) -> Option<String> {
 /// has gone out, or, while there is no connection, until `stop` turns true.
 pub fn start(
     opts: MqttOptions,
+    config: &MqttConfig,
     subscriptions: Vec<String>,
     stop: watch::Receiver<bool>,
 ) -> (
@@ -172,7 +188,14 @@ pub fn start(
 ) {
     let (client, eventloop) = AsyncClient::new(opts, REQUEST_QUEUE);
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
-    let task = tokio::spawn(run(eventloop, client.clone(), subscriptions, tx, stop));
+    let task = tokio::spawn(run(
+        eventloop,
+        client.clone(),
+        config.clone(),
+        subscriptions,
+        tx,
+        stop,
+    ));
     (Publisher { client }, rx, task)
 }
 
@@ -204,6 +227,7 @@ const DISCONNECT_QUEUE_WAIT: Duration = Duration::from_millis(400);
 async fn run(
     mut eventloop: EventLoop,
     client: AsyncClient,
+    config: MqttConfig,
     subscriptions: Vec<String>,
     tx: mpsc::Sender<MqttEvent>,
     mut stop: watch::Receiver<bool>,
@@ -284,7 +308,7 @@ async fn run(
                 }
                 let wait = backoff.failed();
                 let retry_in_ms = wait.as_millis() as u64;
-                match explain(&e) {
+                match explain(&e, &config) {
                     Some(why) => {
                         error!(broker = ?broker, retry_in_ms, "MQTT connection lost: {why}")
                     }
@@ -365,9 +389,10 @@ mod tests {
         let e = ConnectionError::MqttState(StateError::Deserialization(
             Error::PayloadSizeLimitExceeded(300_000),
         ));
-        let why = explain(&e).expect("explained");
+        let config = MqttConfig::default();
+        let why = explain(&e, &config).expect("explained");
         assert!(why.contains("300000-byte"), "{why}");
         assert!(why.contains("max_packet_size"), "{why}");
-        assert_eq!(explain(&ConnectionError::RequestsDone), None);
+        assert_eq!(explain(&ConnectionError::RequestsDone, &config), None);
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 
-use super::mqtt::{client_options, MqttError};
+use super::mqtt::{client_options, explain, MqttError};
 use super::protocol::Topics;
 use crate::config::MqttConfig;
 
@@ -48,7 +48,7 @@ pub async fn query_status(
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
-                last_error = e.to_string();
+                last_error = explain(&e, config).unwrap_or_else(|| e.to_string());
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }

@@ -1,17 +1,23 @@
-//! A locked-down mosquitto, configured as `docs/security.md` says: no anonymous access, the
-//! accounts made by `deploy/broker-accounts.sh` (one for the camera, one shared by the family's
-//! viewers) and the shipped ACL `deploy/mosquitto-rtcam.acl`. An authorised viewer streams;
-//! anonymous clients and wrong passwords are refused; another client on the viewers' account
-//! can neither read the first viewer's session, nor hang it up or send it device messages,
-//! nor replace the camera's offer or status.
+//! The locked-down mosquitto rtcam ships, `deploy/mosquitto-rtcam-secure.conf`, run as it is
+//! (only its paths and ports moved): TLS only, with the certificates of `deploy/broker-ca.sh`,
+//! the accounts of `deploy/broker-accounts.sh` (one for the camera, one shared by the family's
+//! viewers) and the shipped ACL `deploy/mosquitto-rtcam.acl`. The camera connects over
+//! `mqtts://` with `mqtt.ca_file`; an authorised viewer streams over `mqtts://`; a client that
+//! does not trust the CA is refused with words that say so; anonymous clients and wrong
+//! passwords are refused; another client on the viewers' account can neither read the first
+//! viewer's session, nor hang it up or send it device messages, nor replace the camera's offer
+//! or status.
 
+use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet};
 use serde_json::{json, Value};
 
 use crate::support;
+use support::mqtt_client::trusting;
 use support::viewer::{wait_for_offer, TestMqtt, Viewer, ViewerOptions};
 
 const DEVICE: &str = "cam-acl";
@@ -19,8 +25,16 @@ const ROOT: &str = "rtcam/cam-acl";
 const ALICE: &str = "rtcam-viewer-alice";
 
 /// Whether the broker accepts a connection with these credentials.
-async fn accepted(port: u16, id: &str, credentials: Option<(&str, &str)>) -> Result<(), String> {
+async fn accepted(
+    port: u16,
+    tls: &Arc<rustls::ClientConfig>,
+    id: &str,
+    credentials: Option<(&str, &str)>,
+) -> Result<(), String> {
     let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    opts.set_transport(rumqttc::Transport::tls_with_config(
+        rumqttc::TlsConfiguration::Rustls(tls.clone()),
+    ));
     if let Some((u, p)) = credentials {
         opts.set_credentials(u, p);
     }
@@ -39,15 +53,59 @@ async fn accepted(port: u16, id: &str, credentials: Option<(&str, &str)>) -> Res
     polled.unwrap_or_else(|_| Err("no ConnAck within 5 s".into()))
 }
 
-fn accounts(dir: &std::path::Path, what: &str, name: &str, password: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/broker-accounts.sh");
-    let status = Command::new(script)
+/// Runs one of the shipped `deploy/` scripts with `--dir dir`.
+fn deploy_script(script: &str, dir: &Path, args: &[&str]) {
+    let path = format!("{}/deploy/{script}", env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(&path)
         .arg("--dir")
         .arg(dir)
-        .args([what, name, password])
+        .args(args)
         .status()
-        .expect("run deploy/broker-accounts.sh");
-    assert!(status.success(), "broker-accounts.sh {what} {name}");
+        .unwrap_or_else(|e| panic!("run {path}: {e}"));
+    assert!(status.success(), "{script} {args:?}");
+}
+
+/// The shipped secure configuration with its files under `dir` and its listeners on the
+/// test's ports; every other line is as shipped.
+fn shipped_conf(dir: &Path, port: u16, ws_port: u16) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/mosquitto-rtcam-secure.conf"
+    );
+    let shipped = std::fs::read_to_string(path).expect("deploy/mosquitto-rtcam-secure.conf");
+    for needed in [
+        "listener 8883\n",
+        "listener 8884\n",
+        "/etc/mosquitto/rtcam/",
+    ] {
+        assert!(
+            shipped.contains(needed),
+            "the shipped config has {needed:?}"
+        );
+    }
+    shipped
+        .replace("/etc/mosquitto/rtcam/", &format!("{}/", dir.display()))
+        // All of loopback (this test has a network namespace of its own): the wrong-name
+        // check reaches the broker as 127.0.0.2.
+        .replace(
+            "listener 8883\n",
+            &format!("listener {port}\nsocket_domain ipv4\n"),
+        )
+        .replace(
+            "listener 8884\n",
+            &format!("listener {ws_port} 127.0.0.1\nsocket_domain ipv4\n"),
+        )
+}
+
+/// What `rtcam status` says about a broker whose certificate it cannot verify.
+fn status_error(config: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtcam"))
+        .args(["status", "--config"])
+        .arg(config)
+        .output()
+        .expect("run rtcam status");
+    assert!(!out.status.success(), "rtcam status fails without the CA");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,36 +118,87 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     }
     let dir = std::env::temp_dir().join(format!("rtcam-acl-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    accounts(&dir, "add-device", DEVICE, "device-secret");
-    accounts(&dir, "add-viewer", "family", "family-secret");
-    let conf = format!(
-        "allow_anonymous false\npassword_file {0}/passwd\nacl_file {0}/acl",
-        dir.display()
+    deploy_script(
+        "broker-accounts.sh",
+        &dir,
+        &["add-device", DEVICE, "device-secret"],
     );
-    let broker = support::mosquitto::Mosquitto::start_with(&conf).expect("mosquitto (CI has it)");
+    deploy_script(
+        "broker-accounts.sh",
+        &dir,
+        &["add-viewer", "family", "family-secret"],
+    );
+    let tls_dir = dir.join("tls");
+    deploy_script(
+        "broker-ca.sh",
+        &tls_dir,
+        &["server", "localhost", "127.0.0.1"],
+    );
+    let ca = tls_dir.join("ca.crt");
+    let broker = support::mosquitto::Mosquitto::start_config(|p, ws| shipped_conf(&dir, p, ws))
+        .expect("mosquitto (CI has it)");
     let port = broker.port;
     let family = Some(("family", "family-secret"));
+    let tls = trusting(&ca);
 
     assert!(
-        accepted(port, "anon", None).await.is_err(),
+        accepted(port, &tls, "anon", None).await.is_err(),
         "anonymous refused"
     );
     assert!(
-        accepted(port, "guess", Some(("family", "wrong")))
+        accepted(port, &tls, "guess", Some(("family", "wrong")))
             .await
             .is_err(),
         "a wrong password is refused"
     );
-    assert_eq!(accepted(port, "probe", family).await, Ok(()));
+    assert_eq!(accepted(port, &tls, "probe", family).await, Ok(()));
 
+    // Without the CA (the system's roots only) the certificate does not verify, and rtcam
+    // says so and what to do.
     let mut config = support::device_config(port, DEVICE);
+    config.mqtt.url = format!("mqtts://127.0.0.1:{port}");
     config.mqtt.username = DEVICE.into();
     config.mqtt.password = "device-secret".into();
+    let untrusting = dir.join("no-ca.toml");
+    std::fs::write(
+        &untrusting,
+        format!(
+            "device_id = \"{DEVICE}\"\n[mqtt]\nurl = \"mqtts://127.0.0.1:{port}\"\n\
+             username = \"{DEVICE}\"\npassword = \"device-secret\"\n"
+        ),
+    )
+    .unwrap();
+    let said = status_error(&untrusting);
+    println!("TLS: rtcam status without the CA: {said}");
+    assert!(
+        said.contains("does not verify") && said.contains("mqtt.ca_file"),
+        "rtcam status explains the unverified certificate: {said}"
+    );
+    let by_name = dir.join("by-name.toml");
+    let ca_line = format!("ca_file = \"{}\"\n", ca.display());
+    std::fs::write(
+        &by_name,
+        std::fs::read_to_string(&untrusting)
+            .unwrap()
+            .replace("127.0.0.1", "127.0.0.2")
+            + &ca_line,
+    )
+    .unwrap();
+    // 127.0.0.2 is loopback too, but the certificate lists only localhost and 127.0.0.1.
+    let said = status_error(&by_name);
+    println!("TLS: rtcam status by a name the certificate does not list: {said}");
+    assert!(
+        said.contains("not for \"127.0.0.2\""),
+        "rtcam status names the host the certificate does not list: {said}"
+    );
+
+    config.mqtt.ca_file = ca.to_string_lossy().into_owned();
     let device = support::Device::start(config);
 
     let mut opts = ViewerOptions::new(port, DEVICE, ALICE);
     opts.credentials = Some(("family".into(), "family-secret".into()));
     opts.client_id_is_viewer_id = true;
+    opts.tls = Some(tls.clone());
     let alice = Viewer::join_connected(opts, 3)
         .await
         .expect("an authorised viewer joins through the ACL");
@@ -103,7 +212,8 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     );
 
     // Mallory has the family's password too, but her own client id.
-    let mut mallory = TestMqtt::connect_as("127.0.0.1", port, "mallory", family).await;
+    let mut mallory =
+        TestMqtt::connect_with("127.0.0.1", port, "mallory", family, Some(tls.clone())).await;
     mallory.subscribe(&format!("{ROOT}/session/#")).await;
     let a = format!("{ROOT}/session/{}", alice.session);
     let hangup = json!({"viewer": ALICE, "reason": "left"});
@@ -162,7 +272,8 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     );
 
     // The camera's retained state is still its own.
-    let mut observer = TestMqtt::connect_as("127.0.0.1", port, "observer", family).await;
+    let mut observer =
+        TestMqtt::connect_with("127.0.0.1", port, "observer", family, Some(tls.clone())).await;
     observer.subscribe(&format!("{ROOT}/status")).await;
     observer.subscribe(&format!("{ROOT}/offer")).await;
     let offer: Value = wait_for_offer(&mut observer, ROOT, Duration::from_secs(10))

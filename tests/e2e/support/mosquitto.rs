@@ -1,6 +1,5 @@
 //! A real mosquitto broker on a free loopback port, for the duration of a test.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,6 +46,26 @@ impl Mosquitto {
 
     /// Like [`Mosquitto::start`], with more lines for mosquitto.conf (e.g. an `acl_file`).
     pub fn start_with(extra_conf: &str) -> Option<Self> {
+        // socket_domain ipv4 keeps Debian's WebSocket listener on loopback only.
+        // Anonymous clients are welcome unless the extra lines say otherwise.
+        let anonymous = if extra_conf.contains("allow_anonymous") {
+            ""
+        } else {
+            "allow_anonymous true\n"
+        };
+        Self::start_config(|port, ws_port| {
+            format!(
+                "per_listener_settings false\n{anonymous}persistence false\n\
+                 listener {port} 127.0.0.1\n\
+                 listener {ws_port} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n\
+                 max_packet_size 1048576\n{extra_conf}\n"
+            )
+        })
+    }
+
+    /// Starts mosquitto with the whole configuration `conf(port, ws_port)` returns (its MQTT
+    /// listener on `port` and its WebSocket listener on `ws_port`, both on 127.0.0.1).
+    pub fn start_config(conf: impl FnOnce(u16, u16) -> String) -> Option<Self> {
         let Some(bin) = binary() else {
             let msg = "mosquitto is not installed (apt-get install mosquitto); .ci/run installs it";
             if std::env::var("CI")
@@ -62,23 +81,9 @@ impl Mosquitto {
         let dir =
             std::env::temp_dir().join(format!("rtcam-mosquitto-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
+        let text = conf(port, ws_port);
         let conf = dir.join("mosquitto.conf");
-        let mut f = std::fs::File::create(&conf).expect("write mosquitto.conf");
-        // socket_domain ipv4 keeps Debian's WebSocket listener on loopback only.
-        // Anonymous clients are welcome unless the extra lines say otherwise.
-        let anonymous = if extra_conf.contains("allow_anonymous") {
-            ""
-        } else {
-            "allow_anonymous true\n"
-        };
-        write!(
-            f,
-            "per_listener_settings false\n{anonymous}persistence false\n\
-             listener {port} 127.0.0.1\n\
-             listener {ws_port} 127.0.0.1\nprotocol websockets\nsocket_domain ipv4\n\
-             max_packet_size 1048576\n{extra_conf}\n"
-        )
-        .expect("write mosquitto.conf");
+        std::fs::write(&conf, text).expect("write mosquitto.conf");
         let child = spawn(&bin, &conf);
         let m = Mosquitto {
             child,

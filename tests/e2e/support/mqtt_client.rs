@@ -1,9 +1,10 @@
 //! A plain MQTT client for tests: subscribes, publishes, and hands over what it receives.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -12,6 +13,23 @@ pub struct TestMqtt {
     pub client: AsyncClient,
     pub rx: mpsc::Receiver<(String, Bytes)>,
     suback: mpsc::Receiver<()>,
+}
+
+/// A TLS client configuration that trusts only the CA in `ca_file` (PEM), made with rustls
+/// directly rather than by rtcam's own code.
+pub fn trusting(ca_file: &std::path::Path) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file).expect("read the test CA") {
+        roots.add(cert.expect("a PEM certificate")).expect("a CA");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
 }
 
 impl TestMqtt {
@@ -26,7 +44,21 @@ impl TestMqtt {
         id: &str,
         credentials: Option<(&str, &str)>,
     ) -> Self {
+        Self::connect_with(host, port, id, credentials, None).await
+    }
+
+    /// Like [`TestMqtt::connect_as`], over TLS when `tls` is given (`mqtts://`).
+    pub async fn connect_with(
+        host: &str,
+        port: u16,
+        id: &str,
+        credentials: Option<(&str, &str)>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Self {
         let mut opts = MqttOptions::new(id, host, port);
+        if let Some(tls) = tls {
+            opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+        }
         if let Some((user, password)) = credentials {
             opts.set_credentials(user, password);
         }

@@ -146,7 +146,14 @@ impl Viewer {
             .credentials
             .as_ref()
             .map(|(u, p)| (u.as_str(), p.as_str()));
-        let mut mqtt = TestMqtt::connect_as(&opts.host, opts.port, &client_id, credentials).await;
+        let mut mqtt = TestMqtt::connect_with(
+            &opts.host,
+            opts.port,
+            &client_id,
+            credentials,
+            opts.tls.clone(),
+        )
+        .await;
         mqtt.subscribe(&format!("{root}/status")).await;
         mqtt.subscribe(&format!("{root}/offer")).await;
         let offer = wait_for_offer(&mut mqtt, &root, Duration::from_secs(20))

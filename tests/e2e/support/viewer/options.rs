@@ -22,6 +22,8 @@ pub struct ViewerOptions {
     /// Use the viewer id as the MQTT client id (for a broker ACL on `%c`); by default every
     /// join gets a client id of its own.
     pub client_id_is_viewer_id: bool,
+    /// MQTT over TLS with this client configuration (`mqtts://`); `None`: plain TCP.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl ViewerOptions {
@@ -38,6 +40,7 @@ impl ViewerOptions {
             shared_topics: false,
             credentials: None,
             client_id_is_viewer_id: false,
+            tls: None,
         }
     }
 }
