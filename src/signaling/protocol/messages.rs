@@ -169,6 +169,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The device failed.
     Internal,
+    /// This viewer id's claims kept failing; it may answer again later (rtcam 0.4).
+    Refused,
 }
 
 /// `R/session/{s}/error`

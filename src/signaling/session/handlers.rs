@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
-use tracing::debug;
+use tracing::{debug, warn};
 
-use super::ENDED_MEMORY;
 use super::{Action, Claimed, LocalCandidates, Sender, Sessions, Standby};
+use super::{ENDED_MEMORY, REFUSE_AFTER};
 use crate::signaling::protocol::{ErrorCode, Route};
 
 impl Sessions {
@@ -83,6 +83,20 @@ impl Sessions {
         out: &mut Vec<Action>,
     ) {
         if self.standby_session() == Some(session.as_str()) {
+            if let Some(left) = self.refusals.refused(&from.0, now) {
+                out.push(Action::SendError {
+                    session,
+                    viewer: from.0,
+                    code: ErrorCode::Refused,
+                    message: format!(
+                        "this viewer id's last {REFUSE_AFTER} or more sessions never \
+                         connected; answers from it are refused for {} s more",
+                        left.as_secs().max(1)
+                    ),
+                    route: from.1,
+                });
+                return;
+            }
             return self.claim(now, session, from, sdp, out);
         }
         let (viewer, route) = from;
@@ -241,6 +255,7 @@ impl Sessions {
             if !c.connected {
                 c.connected = true;
                 c.deadline = None;
+                self.refusals.connected(&c.viewer);
                 self.failed_claims = 0;
                 self.claim_retry.succeeded();
                 out.push(Action::SetActiveViewers {
@@ -309,6 +324,13 @@ impl Sessions {
                 });
             } else if !self.stopped {
                 self.failed_claims = self.failed_claims.saturating_add(1);
+                if let Some(wait) = self.refusals.failed(&c.viewer, self.now) {
+                    warn!(
+                        viewer = %c.viewer,
+                        refused_s = wait.as_secs(),
+                        "this viewer's sessions keep failing to connect; its answers are refused for a while"
+                    );
+                }
             }
             self.ended.push_back(session.to_string());
             if self.ended.len() > ENDED_MEMORY {

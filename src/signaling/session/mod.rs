@@ -19,6 +19,7 @@ mod early;
 mod handlers;
 mod io;
 mod local;
+mod refusals;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -28,6 +29,8 @@ use crate::signaling::protocol::Route;
 use early::EarlyCandidates;
 pub use io::{Action, Event};
 use local::LocalCandidates;
+use refusals::Refusals;
+pub use refusals::{REFUSE_AFTER, REFUSE_FOR, REFUSE_MAX};
 
 /// Candidates kept per viewer for the standby session before its answer arrives.
 pub const MAX_EARLY_CANDIDATES: usize = 32;
@@ -107,6 +110,10 @@ pub struct Sessions {
     /// Claims that ended without connecting since the last one that connected.
     failed_claims: u32,
     claim_retry: Backoff,
+    /// Viewer ids refused after failed claims.
+    refusals: Refusals,
+    /// The time of the event being handled.
+    now: Instant,
     stopped: bool,
     /// Whether a retained offer of ours is on the broker.
     offer_published: bool,
@@ -125,6 +132,8 @@ impl Sessions {
             retry: Backoff::new(RETRY_MIN, RETRY_MAX),
             failed_claims: 0,
             claim_retry: Backoff::new(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX),
+            refusals: Refusals::default(),
+            now: Instant::now(),
             stopped: false,
             offer_published: false,
         }
@@ -185,6 +194,7 @@ impl Sessions {
 
     /// Handles expired deadlines.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Action> {
+        self.now = now;
         let mut out = Vec::new();
         if self.stopped {
             return out;
@@ -210,6 +220,7 @@ impl Sessions {
 
     /// Handles one event.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        self.now = now;
         let mut out = Vec::new();
         if self.stopped {
             return out;

@@ -283,3 +283,71 @@ fn failed_claims_delay_the_next_standby_until_a_session_connects() {
         "{a:?}"
     );
 }
+
+#[test]
+fn a_viewer_id_whose_claims_keep_failing_is_refused_for_a_while() {
+    let t = Instant::now();
+    let mut m = started(4, t);
+    let mut now = t;
+    let mut standby = "s1".to_string();
+    // Waits out the claim back-off and publishes the next standby offer.
+    let next = |m: &mut Sessions, now: &mut Instant, prepared: Option<String>| -> String {
+        let session = prepared.unwrap_or_else(|| {
+            *now += CLAIM_RETRY_MAX;
+            prepared_in(&m.handle_timeout(*now)).expect("a standby after the back-off")
+        });
+        m.handle(
+            *now,
+            Event::StandbyReady {
+                session: session.clone(),
+                sdp: format!("offer-{session}"),
+            },
+        );
+        session
+    };
+    for _ in 0..REFUSE_AFTER {
+        let a = m.handle(now, answer(&standby, "junk"));
+        assert!(
+            a.iter().any(|x| matches!(x, Action::ApplyAnswer { .. })),
+            "{a:?}"
+        );
+        let prepared = prepared_in(&a);
+        m.handle(
+            now,
+            Event::AnswerRejected {
+                session: standby.clone(),
+                message: "misfit".into(),
+            },
+        );
+        standby = next(&mut m, &mut now, prepared);
+    }
+    // Refused: told so, and the standby offer stays for others.
+    let a = m.handle(now, answer(&standby, "junk"));
+    assert!(
+        matches!(a.as_slice(), [Action::SendError { code: ErrorCode::Refused, viewer, .. }] if viewer == "junk"),
+        "{a:?}"
+    );
+    assert_eq!(m.standby_session(), Some(standby.as_str()));
+    let a = m.handle(now, answer(&standby, "alice"));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::ApplyAnswer { .. })),
+        "{a:?}"
+    );
+    // After the refusal the id may try again.
+    let prepared = prepared_in(&a);
+    let standby = next(&mut m, &mut now, prepared);
+    let later = now + REFUSE_FOR;
+    let a = m.handle(later, answer(&standby, "junk"));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::ApplyAnswer { .. })),
+        "{a:?}"
+    );
+}
+
+/// The standby session an action list starts preparing, if any.
+fn prepared_in(actions: &[Action]) -> Option<String> {
+    actions.iter().find_map(|a| match a {
+        Action::PrepareStandby { session } => Some(session.clone()),
+        _ => None,
+    })
+}
