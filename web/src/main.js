@@ -1,8 +1,10 @@
 // The rtcam viewer page: reads the settings, starts a Viewer (viewer.js) and wires the page's
-// controls to it. A new set of settings from the form starts a new Viewer.
+// controls to it. A new set of settings from the form starts a new Viewer; the microphone
+// consent (consent.js) outlives viewers but not the page load.
 
+import { MicConsent } from './consent.js';
 import { loadSettings } from './settings.js';
-import { $, showDeviceName, showSettings } from './ui.js';
+import { $, showPeer, showSettings } from './ui.js';
 import { Viewer } from './viewer.js';
 
 async function main() {
@@ -10,7 +12,8 @@ async function main() {
   showSettings(settings);
   $('stats').hidden = !settings.stats;
   $('toggle-stats').setAttribute('aria-pressed', String(settings.stats));
-  let viewer = new Viewer(settings);
+  const consent = new MicConsent();
+  let viewer = new Viewer(settings, consent);
   viewer.start();
 
   $('unmute').addEventListener('click', () => {
@@ -41,9 +44,9 @@ async function main() {
     history.replaceState(null, '', url);
     viewer.stop('left');
     $('devices').hidden = true;
-    showDeviceName(next.device);
     Object.assign(settings, next);
-    viewer = new Viewer(settings);
+    showPeer(settings);
+    viewer = new Viewer(settings, consent);
     viewer.start();
   });
   // Free the slot at once when the tab goes away (the device would notice within seconds).

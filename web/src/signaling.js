@@ -2,13 +2,14 @@
 // Emits plain callbacks; knows topics and JSON, nothing about WebRTC or the page.
 
 import mqtt from 'mqtt';
+import { MAX_MESSAGE_BYTES, classifyTopic } from './trust.js';
 
 /** mqtt.js retries the broker at this fixed period; the page tells the user so. */
 export const BROKER_RETRY_MS = 2000;
 
 export class Signaling {
   /**
-   * @param {object} opts {broker, username, password, prefix, viewerId}
+   * @param {object} opts {broker, username, password, prefix, device ('' = the device list), viewerId}
    * @param {object} on   callbacks: connected(), disconnected(reason), status(device, json),
    *                      offer(device, json|null), session(session, kind, json)
    */
@@ -46,35 +47,36 @@ export class Signaling {
     return `${this.opts.prefix}/${device}`;
   }
 
+  /**
+   * Routes one broker message. Only the configured device's status and offer, and the
+   * device's messages on this viewer's own topics, get through (trust.js); anything else is
+   * dropped, with a warning unless it is this viewer's own message coming back. Never throws:
+   * a callback's exception is logged, not left to mqtt.js.
+   */
   dispatch(topic, payload) {
-    const prefix = `${this.opts.prefix}/`;
-    if (!topic.startsWith(prefix)) return;
-    const parts = topic.slice(prefix.length).split('/');
-    const device = parts[0];
-    const text = new TextDecoder().decode(payload);
-    let json = null;
-    if (text.length) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        console.warn('rtcam: ignoring a message that is not JSON on', topic);
-        return;
-      }
+    const where = classifyTopic(topic, this.opts);
+    if (!where || where.type === 'echo') {
+      if (!where) console.warn('rtcam: ignoring a message on a topic this page takes nothing from:', topic);
+      return;
     }
-    if (parts.length === 2 && parts[1] === 'status') this.on.status(device, json);
-    else if (parts.length === 2 && parts[1] === 'offer') this.on.offer(device, json);
-    else if (
-      parts[1] === 'session' &&
-      parts.length === 7 &&
-      parts[3] === 'viewer' &&
-      parts[4] === this.opts.viewerId &&
-      parts[5] === 'device' &&
-      json
-    ) {
-      // session/{s}/viewer/{me}/device/{candidate|error|hangup|stats}: the device to us.
-      // What we publish ourselves comes back on the same subscription and is skipped.
-      const kind = parts[6] === 'candidate' ? 'candidate/device' : parts[6];
-      this.on.session(parts[2], kind, json);
+    if (payload.length > MAX_MESSAGE_BYTES) {
+      console.warn(`rtcam: ignoring a ${payload.length}-byte message (over ${MAX_MESSAGE_BYTES}) on`, topic);
+      return;
+    }
+    let json = null;
+    try {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+      if (text.length) json = JSON.parse(text);
+    } catch {
+      console.warn('rtcam: ignoring a message that is not UTF-8 JSON on', topic);
+      return;
+    }
+    try {
+      if (where.type === 'status') this.on.status(where.device, json);
+      else if (where.type === 'offer') this.on.offer(where.device, json);
+      else this.on.session(where.session, where.kind, json);
+    } catch (e) {
+      console.warn('rtcam: a message could not be handled on', topic, e);
     }
   }
 

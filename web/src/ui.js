@@ -1,6 +1,9 @@
 // What the viewer writes into the page: the overlay messages (every sentence the user reads
-// about the connection is here), the header badges, the device list, the stats box and the
-// talk button. Knows the DOM ids, nothing about MQTT or WebRTC.
+// about the connection is here), the header (whom the page talks to, badges), the device
+// list, the stats box, the talk button and the controls' status line. Knows the DOM ids,
+// nothing about MQTT or WebRTC.
+
+import { brokerHost, deviceName } from './trust.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -23,16 +26,22 @@ export class Ui {
     this.message = '';
   }
 
-  /** A passing note under the message; gone after 4 s if the video plays by then. */
-  toast(text, playing) {
-    $('detail').textContent = text;
-    $('overlay').hidden = false;
-    setTimeout(() => {
-      if (playing()) this.hide();
-    }, 4000);
+  /** A passing note in the controls' status line (#notice), gone after 8 s. */
+  notice(text) {
+    const line = $('notice');
+    line.textContent = text;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      if (line.textContent === text) line.textContent = '';
+    }, 8000);
   }
 
   // ---------------------------------------------------------------- what the overlay says
+
+  /** Settings that name no device's topics (trust.js rootProblem): nothing is connected. */
+  badSettings(problem) {
+    this.show('error', `Not connecting: ${problem}`, 'Fix it in the connection settings below.');
+  }
 
   connectingToBroker(broker) {
     this.show('info', `Connecting to the broker at ${broker}…`);
@@ -125,6 +134,10 @@ export class Ui {
     const state = s?.state === 'online' ? 'online' : s ? 'offline' : 'unknown';
     $('device-state').dataset.state = state;
     $('device-state').textContent = state === 'unknown' ? 'no status' : state;
+    // The device's own name, if its status carries one; the id beside it stays what counts.
+    const name = deviceName(s);
+    $('device-label').textContent = name ? `“${name}”` : '';
+    $('device-label').hidden = !name;
     const down = [];
     if (s?.sources?.video === 'unavailable') down.push('camera');
     if (s?.sources?.audio === 'unavailable') down.push('microphone');
@@ -178,6 +191,7 @@ export class Ui {
     button.setAttribute('aria-pressed', String(on));
     button.textContent = on ? 'Talking: click to stop' : 'Talk';
     $('talk-live').hidden = !on;
+    if (on) $('notice').textContent = ''; // an old "talkback is off" is no longer true
   }
 }
 
@@ -187,9 +201,22 @@ export function showSettings(settings) {
   for (const key of ['broker', 'prefix', 'device', 'username', 'password']) {
     form.elements[key].value = settings[key] ?? '';
   }
-  showDeviceName(settings.device);
+  showPeer(settings);
 }
 
-export function showDeviceName(device) {
-  $('device-name').textContent = device || 'all devices';
+/**
+ * Whom the page talks to, in the header: camera {device id} via {broker host} (or every
+ * camera under the prefix, for the device list). The device's name comes with its status.
+ */
+export function showPeer({ broker, prefix, device }) {
+  const host = brokerHost(broker);
+  $('peer').dataset.mode = device ? 'device' : 'list';
+  $('peer').title = device
+    ? `Topics ${prefix}/${device}/… on the broker ${broker}`
+    : `Cameras announced under ${prefix}/ on the broker ${broker}`;
+  $('device-name').textContent = device || `all cameras (${prefix}/)`;
+  $('device-label').textContent = '';
+  $('device-label').hidden = true;
+  $('broker-host').textContent = host;
+  document.title = device ? `${device} via ${host} · rtcam` : 'rtcam viewer';
 }

@@ -1,6 +1,7 @@
 // The viewer's state machine: finds the device over MQTT, answers its standby offer, plays
 // the stream, says why nothing plays when nothing does, and retries after the back-off.
-// What it shows goes through ui.js; the microphone is talkback.js's.
+// It believes only the configured device (trust.js). What it shows goes through ui.js; the
+// microphone is talkback.js's, opened only once the user said yes (consent.js).
 
 import { newViewerId } from './settings.js';
 import { BROKER_RETRY_MS, Signaling } from './signaling.js';
@@ -9,11 +10,21 @@ import { StampReader } from './stamp.js';
 import { LatencyLog, StatsSampler, formatStats } from './stats.js';
 import { Backoff } from './backoff.js';
 import { Talkback } from './talkback.js';
+import {
+  brokerHost,
+  consentKey,
+  offerProblem,
+  rootProblem,
+  sessionMessageProblem,
+  statusProblem,
+} from './trust.js';
 import { $, Ui } from './ui.js';
 
 export class Viewer {
-  constructor(settings) {
+  /** @param {MicConsent} consent the page's microphone consent (consent.js), kept across viewers */
+  constructor(settings, consent) {
     this.settings = settings;
+    this.consent = consent;
     this.viewerId = newViewerId();
     this.device = settings.device;
     this.stopped = false; // set by stop(): the connection's late events are ignored
@@ -44,6 +55,12 @@ export class Viewer {
   // ---------------------------------------------------------------- start and stop
 
   start() {
+    const problem = rootProblem(this.settings.prefix, this.device);
+    if (problem) {
+      this.stopped = true;
+      this.ui.badSettings(problem);
+      return;
+    }
     this.signaling = new Signaling(
       { ...this.settings, viewerId: this.viewerId },
       {
@@ -67,6 +84,12 @@ export class Viewer {
   stop(reason = 'left', urgent = false) {
     this.endSession(reason, true, urgent);
     this.stopped = true;
+    // The microphone goes with the viewer: a question still open is answered "no".
+    this.consent.dismiss();
+    if (this.talkback.live) {
+      this.talkback.stop();
+      this.ui.setTalking(false);
+    }
     clearTimeout(this.silenceTimer);
     clearInterval(this.statsTimer);
     clearInterval(this.retryTimer);
@@ -113,6 +136,11 @@ export class Viewer {
   // ---------------------------------------------------------------- device status and offer
 
   onStatus(device, json) {
+    const problem = json === null ? null : statusProblem(json);
+    if (problem) {
+      console.warn(`rtcam: ignoring a status from ${device}: ${problem}`);
+      return;
+    }
     if (!this.device) {
       if (json) this.devices.set(device, json);
       else this.devices.delete(device);
@@ -131,7 +159,13 @@ export class Viewer {
 
   onOffer(device, json) {
     if (device !== this.device) return;
-    this.offer = json && json.type === 'offer' && json.session && json.sdp ? json : null;
+    const problem = json === null ? null : offerProblem(json);
+    if (problem) {
+      // Dropped, not taken as "no offer": the one held (if any) stays.
+      console.warn(`rtcam: ignoring an offer from ${device}: ${problem}`);
+      return;
+    }
+    this.offer = json && { session: json.session, type: 'offer', sdp: json.sdp };
     this.maybeAnswer();
   }
 
@@ -178,7 +212,18 @@ export class Viewer {
 
   onSessionMessage(sessionId, kind, json) {
     const session = this.session;
-    if (!session || session.id !== sessionId) return;
+    if (!session || session.id !== sessionId) {
+      // Late news of a session this page had is normal; of any other, not.
+      if (!this.usedSessions.has(sessionId)) {
+        console.warn(`rtcam: ignoring ${kind} of session ${sessionId}, not this page's`);
+      }
+      return;
+    }
+    const problem = sessionMessageProblem(kind, json, this.viewerId);
+    if (problem) {
+      console.warn(`rtcam: ignoring the device's ${kind} in session ${sessionId}: ${problem}`);
+      return;
+    }
     if (kind === 'candidate/device') {
       session.addRemoteCandidate(json);
     } else if (kind === 'error' && json.viewer === this.viewerId) {
@@ -259,14 +304,45 @@ export class Viewer {
 
   // ---------------------------------------------------------------- talkback and stats
 
+  /** The Talk button. One press at a time: a second one while asking or opening is ignored. */
   async toggleTalk() {
+    if (this.stopped || this.talkBusy) return;
+    this.talkBusy = true;
+    try {
+      await this.switchTalk();
+    } finally {
+      this.talkBusy = false;
+    }
+  }
+
+  async switchTalk() {
     if (this.talkback.live) {
       await this.talkback.stop();
       this.ui.setTalking(false);
       return;
     }
+    if (!this.device) {
+      this.ui.notice('Pick a camera first.');
+      return;
+    }
+    // The first Talk for this device and broker on this page load asks first (consent.js).
+    const key = consentKey(this.settings);
+    if (!this.consent.has(key)) {
+      const yes = await this.consent.ask(this.device, brokerHost(this.settings.broker));
+      if (this.stopped) return;
+      if (!yes) {
+        this.ui.notice(`Talkback is off: your microphone was not sent to ${this.device}.`);
+        return;
+      }
+      this.consent.grant(key);
+    }
     const why = await this.talkback.start();
-    if (why) this.ui.toast(why, () => this.isPlaying());
+    if (this.stopped) {
+      // Left or replaced while the browser asked for the microphone.
+      await this.talkback.stop();
+      return;
+    }
+    if (why) this.ui.notice(why);
     else this.ui.setTalking(true);
   }
 

@@ -1,6 +1,8 @@
 // Drives Debian's Chromium (playwright-core) against a running rtcam and checks real playback
 // in the viewer page. Called by tests/e2e/browser.rs, which starts the device, the broker and this
-// script inside a network namespace, then checks the device side (talkback WAV).
+// script inside a network namespace, then checks the device side (talkback WAV). Every
+// scenario checks the header names the device and the broker host; `full` talks through the
+// page's microphone question (#talk-ask: Cancel first, then #talk-confirm).
 //
 //   node web/tests/browser.mjs --url URL --scenario basic|full|shaped [--screenshot FILE]
 //        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist)
@@ -100,6 +102,83 @@ async function open(context, name) {
   return page;
 }
 
+/** The header's "camera {id} via {broker host}": present, in sight, naming the page's device. */
+async function checkHeader(page, name) {
+  const h = await page.evaluate(() => {
+    const peer = document.getElementById('peer');
+    const box = peer.getBoundingClientRect();
+    const viewer = window.rtcamViewer;
+    return {
+      text: peer.textContent.replace(/\s+/g, ' ').trim(),
+      inSight: !!peer.offsetParent && box.top >= 0 && box.bottom <= innerHeight,
+      device: viewer?.device ?? null,
+      host: viewer ? new URL(viewer.settings.broker).host : null,
+    };
+  });
+  check(h.inSight, `${name}: the header line is not in sight without scrolling`);
+  check(
+    h.device && h.text.includes(`camera ${h.device}`) && h.text.endsWith(`via ${h.host}`),
+    `${name}: the header says ${JSON.stringify(h.text)}, expected camera ${h.device} … via ${h.host}`,
+  );
+  return h.text;
+}
+
+/** What the page shows and sends of the microphone right now. */
+async function micProbe(page) {
+  return page.evaluate(() => {
+    const pc = window.rtcamViewer?.session?.pc;
+    return {
+      getUserMediaCalls: window.rtcamTest.getUserMediaCalls,
+      micTracks: pc ? pc.getSenders().filter((s) => s.track?.kind === 'audio').length : null,
+      talkLive: !document.getElementById('talk-live').hidden,
+      pressed: document.getElementById('talk').getAttribute('aria-pressed'),
+      asking: !document.getElementById('talk-ask').hidden,
+      notice: document.getElementById('notice').textContent,
+    };
+  });
+}
+
+const micOff = (m) => m.getUserMediaCalls === 0 && m.micTracks === 0 && !m.talkLive && m.pressed === 'false';
+
+/**
+ * Talkback from the page, through its question: Talk opens #talk-ask naming the camera and the
+ * broker, and nothing of the microphone is opened or sent until #talk-confirm; #talk-cancel
+ * leaves talkback off and says so; the next Talk asks again, and confirming starts talkback.
+ */
+async function talkWithConsent(page, name) {
+  const askShown = async () => {
+    await page.click('#talk');
+    await page.waitForSelector('#talk-ask', { state: 'visible', timeout: 5_000 });
+  };
+  await askShown();
+  const expected = await page.evaluate(() => {
+    const v = window.rtcamViewer;
+    return `Send your microphone to camera ${v.device} via ${new URL(v.settings.broker).host}?`;
+  });
+  const prompt = (await page.textContent('#talk-ask-text')).replace(/\s+/g, ' ').trim();
+  check(prompt === expected, `${name}: the question says ${JSON.stringify(prompt)}, expected ${JSON.stringify(expected)}`);
+  await sleep(500); // time enough for an eager getUserMedia to show
+  const asked = await micProbe(page);
+  check(micOff(asked), `${name}: the microphone was used before confirming: ${JSON.stringify(asked)}`);
+
+  await page.click('#talk-cancel');
+  await page.waitForSelector('#talk-ask', { state: 'hidden', timeout: 5_000 });
+  const cancelled = await micProbe(page);
+  check(micOff(cancelled), `${name}: the microphone was used after Cancel: ${JSON.stringify(cancelled)}`);
+  check(/not sent/.test(cancelled.notice), `${name}: after Cancel the status line says ${JSON.stringify(cancelled.notice)}`);
+
+  await askShown(); // a cancel is no consent: asked again
+  await page.click('#talk-confirm');
+  await page.waitForSelector('#talk[aria-pressed="true"]', { timeout: 10_000 });
+  check(await page.isVisible('#talk-live'), `${name}: the talkback-live badge is shown`);
+  const confirmed = await micProbe(page);
+  check(
+    confirmed.getUserMediaCalls === 1 && confirmed.micTracks === 1 && !confirmed.asking,
+    `${name}: after confirming, the microphone is not sent once: ${JSON.stringify(confirmed)}`,
+  );
+  return { prompt, asked, cancelled, confirmed };
+}
+
 /** Text of the page's overlay message. */
 const message = (page) => page.evaluate(() => window.rtcamViewer?.message ?? '');
 
@@ -166,8 +245,21 @@ const report = { scenario, url, browser: browser.version() };
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   await context.grantPermissions(['microphone']);
+  // Counts the page's getUserMedia calls (talkWithConsent: none before the user confirms).
+  await context.addInitScript(() => {
+    window.rtcamTest = { getUserMediaCalls: 0 };
+    const media = navigator.mediaDevices;
+    if (media?.getUserMedia) {
+      const real = media.getUserMedia.bind(media);
+      media.getUserMedia = (constraints) => {
+        window.rtcamTest.getUserMediaCalls += 1;
+        return real(constraints);
+      };
+    }
+  });
   const a = await open(context, 'A');
   await waitFor(a, 'the first viewer plays', playing, 30_000);
+  report.header = await checkHeader(a, 'viewer A');
 
   if (scenario === 'shaped') {
     // Behind a capped link (tests/e2e/network.rs): let the device adapt, then measure 20 s.
@@ -189,10 +281,9 @@ try {
     checkPlayback('viewer A', ma, 10);
     checkPlayback('viewer B', mb, 10);
 
-    // Talkback from A: Chromium's fake microphone (a beeping tone) to the device's sink.
-    await a.click('#talk');
-    await a.waitForSelector('#talk[aria-pressed="true"]', { timeout: 10_000 });
-    check(await a.isVisible('#talk-live'), 'the talkback-live badge is shown');
+    // Talkback from A: Chromium's fake microphone (a beeping tone) to the device's sink,
+    // once A's user said yes to the page's question.
+    report.talkConsent = await talkWithConsent(a, 'viewer A');
     report.talkbackStartedAt = Date.now();
 
     // A third viewer over max_viewers=2 is told that every slot is in use.
