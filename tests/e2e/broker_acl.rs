@@ -53,50 +53,6 @@ async fn accepted(
     polled.unwrap_or_else(|_| Err("no ConnAck within 5 s".into()))
 }
 
-/// Runs one of the shipped `deploy/` scripts with `--dir dir`.
-fn deploy_script(script: &str, dir: &Path, args: &[&str]) {
-    let path = format!("{}/deploy/{script}", env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(&path)
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("run {path}: {e}"));
-    assert!(status.success(), "{script} {args:?}");
-}
-
-/// The shipped secure configuration with its files under `dir` and its listeners on the
-/// test's ports; every other line is as shipped.
-fn shipped_conf(dir: &Path, port: u16, ws_port: u16) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/deploy/mosquitto-rtcam-secure.conf"
-    );
-    let shipped = std::fs::read_to_string(path).expect("deploy/mosquitto-rtcam-secure.conf");
-    for needed in [
-        "listener 8883\n",
-        "listener 8884\n",
-        "/etc/mosquitto/rtcam/",
-    ] {
-        assert!(
-            shipped.contains(needed),
-            "the shipped config has {needed:?}"
-        );
-    }
-    shipped
-        .replace("/etc/mosquitto/rtcam/", &format!("{}/", dir.display()))
-        // All of loopback (this test has a network namespace of its own): the wrong-name
-        // check reaches the broker as 127.0.0.2.
-        .replace(
-            "listener 8883\n",
-            &format!("listener {port}\nsocket_domain ipv4\n"),
-        )
-        .replace(
-            "listener 8884\n",
-            &format!("listener {ws_port} 127.0.0.1\nsocket_domain ipv4\n"),
-        )
-}
-
 /// What `rtcam status` says about a broker whose certificate it cannot verify.
 fn status_error(config: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_rtcam"))
@@ -116,30 +72,16 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     ) {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("rtcam-acl-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    deploy_script(
-        "broker-accounts.sh",
-        &dir,
-        &["add-device", DEVICE, "device-secret"],
-    );
-    deploy_script(
-        "broker-accounts.sh",
-        &dir,
-        &["add-viewer", "family", "family-secret"],
-    );
-    let tls_dir = dir.join("tls");
-    deploy_script(
-        "broker-ca.sh",
-        &tls_dir,
-        &["server", "localhost", "127.0.0.1"],
-    );
-    let ca = tls_dir.join("ca.crt");
-    let broker = support::mosquitto::Mosquitto::start_config(|p, ws| shipped_conf(&dir, p, ws))
-        .expect("mosquitto (CI has it)");
+    let secure = support::secure_broker::SecureBroker::start(
+        "acl",
+        (DEVICE, "device-secret"),
+        ("family", "family-secret"),
+    )
+    .expect("mosquitto (CI has it)");
+    let (broker, dir, ca) = (&secure.broker, &secure.dir, &secure.ca);
     let port = broker.port;
     let family = Some(("family", "family-secret"));
-    let tls = trusting(&ca);
+    let tls = trusting(ca);
 
     assert!(
         accepted(port, &tls, "anon", None).await.is_err(),
@@ -289,5 +231,4 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     );
     alice.hangup().await;
     device.stop().await;
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -62,7 +62,23 @@ fn wait_listening(port: u16, what: &str) {
 
 /// Runs the Playwright scenario and returns its report.
 pub(crate) fn run_browser(url: &str, scenario: &str, screenshot: &Path, extra: &[&str]) -> Value {
-    let mut child = Command::new("node")
+    run_browser_in(url, scenario, screenshot, extra, None)
+}
+
+/// Like [`run_browser`], with Chromium's `HOME` (so its NSS certificate store,
+/// `~/.pki/nssdb`) in `home` when given.
+fn run_browser_in(
+    url: &str,
+    scenario: &str,
+    screenshot: &Path,
+    extra: &[&str],
+    home: Option<&Path>,
+) -> Value {
+    let mut node = Command::new("node");
+    if let Some(home) = home {
+        node.env("HOME", home);
+    }
+    let mut child = node
         .arg("tests/browser.mjs")
         .args(["--url", url, "--scenario", scenario])
         .arg("--screenshot")
@@ -270,4 +286,96 @@ fn browser_plays_via_mosquitto_websockets() {
     );
     assert!(device.terminate(), "rtcam run stops cleanly on SIGTERM");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A Chromium profile home whose NSS store trusts `ca` as a certificate authority, the way a
+/// user imports the CA of `deploy/broker-ca.sh` (Settings → Privacy and security → Security →
+/// Manage certificates → Authorities).
+fn home_trusting(home: &Path, ca: &Path) {
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db).unwrap();
+    let db = format!("sql:{}", db.display());
+    let certutil = |args: &[&str]| {
+        let status = Command::new("certutil")
+            .args(["-d", &db])
+            .args(args)
+            .status()
+            .expect("certutil (apt-get install libnss3-tools; ./scripts/test.sh does)");
+        assert!(status.success(), "certutil {args:?}");
+    };
+    certutil(&["-N", "--empty-password"]);
+    let ca = ca.to_str().expect("UTF-8 path");
+    certutil(&["-A", "-t", "C,,", "-n", "rtcam test CA", "-i", ca]);
+}
+
+#[test]
+fn browser_plays_over_wss_from_the_locked_down_broker() {
+    if !support::netns::enter_alone(
+        module_path!(),
+        "browser_plays_over_wss_from_the_locked_down_broker",
+    ) {
+        return;
+    }
+    require_browser_tools();
+    let Some(secure) = support::secure_broker::SecureBroker::start(
+        "browser-tls",
+        ("browser-tls", "device-secret"),
+        ("family", "family-secret"),
+    ) else {
+        return;
+    };
+    let dir = secure.dir.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let http = support::free_port();
+    let config = dir.join("rtcam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "device_id = \"browser-tls\"\n\
+             [mqtt]\nurl = \"mqtts://127.0.0.1:{}\"\nca_file = \"{}\"\n\
+             username = \"browser-tls\"\npassword = \"device-secret\"\n\
+             [http]\nlisten = \"127.0.0.1:{http}\"\nroot = \"{}\"\n\
+             broker_url = \"wss://{{host}}:{}\"\n",
+            secure.broker.port,
+            secure.ca.display(),
+            repo().join("web/dist").display(),
+            secure.broker.ws_port
+        ),
+    )
+    .unwrap();
+    let mut device = Proc::spawn(
+        "rtcam run",
+        Command::new(env!("CARGO_BIN_EXE_rtcam"))
+            .args(["run", "--config"])
+            .arg(&config),
+    );
+    wait_listening(http, "the viewer page");
+    let home = dir.join("home");
+    home_trusting(&home, &secure.ca);
+    let shot = artifacts().join("viewer-wss.png");
+    let report = run_browser_in(
+        &format!("http://127.0.0.1:{http}/?username=family&password=family-secret"),
+        "secure",
+        &shot,
+        &[
+            "--wrong-name-broker",
+            &format!("wss://127.0.0.2:{}", secure.broker.ws_port),
+        ],
+        Some(&home),
+    );
+    println!("browser report: {report}");
+    assert_played(&report["viewer"], "viewer over wss://");
+    assert!(
+        report["wrongNameMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Broker unreachable"),
+        "{report}"
+    );
+    assert_eq!(
+        report["broker"],
+        format!("wss://127.0.0.1:{}", secure.broker.ws_port),
+        "{report}"
+    );
+    assert!(device.terminate(), "rtcam run stops cleanly on SIGTERM");
 }

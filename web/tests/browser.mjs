@@ -4,8 +4,9 @@
 // scenario checks the header names the device and the broker host; `full` talks through the
 // page's microphone question (#talk-ask: Cancel first, then #talk-confirm).
 //
-//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped [--screenshot FILE]
-//        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist)
+//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped|secure [--screenshot FILE]
+//        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist;
+//         secure also: --wrong-name-broker wss://… by a name the certificate does not list)
 //
 // Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1 with the reason.
 import { chromium } from 'playwright-core';
@@ -267,6 +268,21 @@ try {
     await sleep(10_000);
     report.viewer = await measure(a, 20_000);
     report.viewer.fpsMeasured = report.viewer.framesDecoded / 20;
+  } else if (scenario === 'secure') {
+    // The locked-down broker (tests/e2e/browser.rs): wss:// with a CA this browser's profile
+    // was told to trust, and an account from the URL.
+    const m = await measure(a, 10_000);
+    report.viewer = m;
+    checkPlayback('viewer', m, 10);
+    report.broker = await a.evaluate(() => window.rtcamViewer.settings.broker);
+    // The certificate is really checked: by an address it does not list, the broker is
+    // unreachable (--wrong-name-broker wss://127.0.0.2:…).
+    const wrong = await context.newPage();
+    const u = new URL(url);
+    u.searchParams.set('broker', args['wrong-name-broker']);
+    await wrong.goto(u.href);
+    report.wrongNameMessage = await waitMessage(wrong, 'a certificate for another name is refused', /Broker unreachable/, 20_000);
+    await wrong.close();
   } else if (scenario === 'basic') {
     const m = await measure(a, 10_000);
     report.viewer = m;

@@ -5,6 +5,7 @@ pub mod mosquitto;
 pub mod mqtt_client;
 pub mod netns;
 pub mod process;
+pub mod secure_broker;
 pub mod series;
 pub mod shaped;
 pub mod viewer;
