@@ -248,48 +248,23 @@ impl Daemon {
     }
 
     fn on_message(&mut self, topic: &str, payload: &[u8]) {
-        let event = match protocol::parse_inbound(self.out.topics(), topic, payload) {
+        let parsed = protocol::parse_inbound(self.out.topics(), topic, payload);
+        match &parsed {
+            Ok(None) => return,
             Ok(Some(Inbound::Answer {
                 session,
                 viewer,
-                sdp,
                 route,
-            })) => {
-                info!(%session, %viewer, ?route, "answer received");
-                Event::Answer {
-                    session,
-                    viewer,
-                    sdp,
-                    route,
-                }
-            }
-            Ok(Some(Inbound::Candidate {
-                session,
-                viewer,
-                candidate,
-                route,
-            })) => Event::Candidate {
-                session,
-                viewer,
-                candidate,
-                route,
-            },
+                ..
+            })) => info!(%session, %viewer, ?route, "answer received"),
+            // Logged as received: the session machine decides whether it is the claimer's.
             Ok(Some(Inbound::Hangup {
                 session,
                 viewer,
                 reason,
                 route,
-            })) => {
-                // Logged as received: the session machine decides whether it is the claimer's.
-                info!(%session, %viewer, %reason, ?route, "hangup received");
-                Event::Hangup {
-                    session,
-                    viewer,
-                    reason,
-                    route,
-                }
-            }
-            Ok(None) => return,
+            })) => info!(%session, %viewer, %reason, ?route, "hangup received"),
+            Ok(Some(Inbound::Candidate { .. })) => {}
             Err(e) => {
                 let take = self.refused_log.take(Instant::now());
                 if take.held_before > 0 {
@@ -301,18 +276,11 @@ impl Daemon {
                 if take.log {
                     warn!(topic = %e.topic, reason = %e.reason, "refused a viewer message");
                 }
-                let Some(viewer) = e.viewer else {
-                    return;
-                };
-                Event::BadRequest {
-                    session: e.session,
-                    viewer,
-                    message: e.reason,
-                    route: e.route,
-                }
             }
-        };
-        self.feed(event);
+        }
+        if let Some(event) = Event::from_inbound(&parsed) {
+            self.feed(event);
+        }
     }
 
     fn on_peer(&mut self, ev: PeerEvent) {

@@ -9,3 +9,6 @@ pub mod session;
 pub mod status_query;
 pub mod subscriptions;
 pub mod tls;
+
+#[cfg(test)]
+mod fuzz;

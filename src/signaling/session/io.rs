@@ -1,6 +1,6 @@
 //! The machine's inputs ([`Event`]) and outputs ([`Action`]).
 
-use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
+use crate::signaling::protocol::{CandidateInit, ErrorCode, Inbound, ProtocolError, Route};
 
 /// Inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +54,55 @@ pub enum Event {
     PeerEnded { session: String, reason: String },
     /// Clean shutdown.
     Shutdown,
+}
+
+impl Event {
+    /// The event a parsed viewer message makes: its content, or a `bad_request` for a sender
+    /// that can be told. `None`: nothing for the machine (not ours, or nobody to tell).
+    pub fn from_inbound(parsed: &Result<Option<Inbound>, ProtocolError>) -> Option<Event> {
+        Some(match parsed {
+            Ok(None) => return None,
+            Ok(Some(Inbound::Answer {
+                session,
+                viewer,
+                sdp,
+                route,
+            })) => Event::Answer {
+                session: session.clone(),
+                viewer: viewer.clone(),
+                sdp: sdp.clone(),
+                route: *route,
+            },
+            Ok(Some(Inbound::Candidate {
+                session,
+                viewer,
+                candidate,
+                route,
+            })) => Event::Candidate {
+                session: session.clone(),
+                viewer: viewer.clone(),
+                candidate: candidate.clone(),
+                route: *route,
+            },
+            Ok(Some(Inbound::Hangup {
+                session,
+                viewer,
+                reason,
+                route,
+            })) => Event::Hangup {
+                session: session.clone(),
+                viewer: viewer.clone(),
+                reason: reason.clone(),
+                route: *route,
+            },
+            Err(e) => Event::BadRequest {
+                session: e.session.clone(),
+                viewer: e.viewer.clone()?,
+                message: e.reason.clone(),
+                route: e.route,
+            },
+        })
+    }
 }
 
 /// Outputs, carried out in order.
