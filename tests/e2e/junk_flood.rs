@@ -3,6 +3,10 @@
 //!   is claimed, the watcher keeps its frame rate, and a new viewer still joins in seconds;
 //! - answers that look right but do not fit the offer, each claiming the standby session: the
 //!   device's cost is bounded, since each next offer waits longer (0.25 s doubling to 8 s).
+//!
+//! Throughout, the device (the real binary) stays connected to the broker (its retained
+//! status never says otherwise) and its memory stays put: RSS grows by less than 8 MiB, and
+//! a second round of misfit answers (at the longest back-off by then) adds less than 2 MiB.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -24,7 +28,11 @@ const MISFIT: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 /// retained offer); `misfits` sends well-formed misfit answers, else junk. Returns the
 /// distinct sessions offered meanwhile.
 async fn flood(port: u16, length: Duration, misfits: bool) -> BTreeSet<String> {
-    let mut mallory = TestMqtt::connect("127.0.0.1", port, &format!("flooder-{misfits}")).await;
+    // A client id per round: a second client under the first one's id would kick it off.
+    static ROUNDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let round = ROUNDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("flooder-{misfits}-{round}");
+    let mut mallory = TestMqtt::connect("127.0.0.1", port, &id).await;
     mallory.subscribe(&format!("{ROOT}/offer")).await;
     let mut sessions = BTreeSet::new();
     let mut current = String::from("none");
@@ -89,10 +97,16 @@ async fn a_flood_of_junk_neither_keeps_viewers_out_nor_wears_the_device_down() {
     // flooding client while that client published 50 messages a second).
     let broker = support::mosquitto::Mosquitto::start().expect("mosquitto (CI installs it)");
     let port = broker.port;
-    let device = support::Device::start(support::device_config(port, DEVICE));
+    let dir = std::env::temp_dir().join(format!("rtcam-flood-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut device = support::process::run_device(&dir, port, DEVICE, "");
+    let mut status = TestMqtt::connect("127.0.0.1", port, "status-watch").await;
+    status.subscribe(&format!("{ROOT}/status")).await;
     let watcher = Viewer::join_connected(ViewerOptions::new(port, DEVICE, "watcher"), 3)
         .await
         .expect("the watcher joins");
+    let pid = device.pid().to_string();
+    let rss_before = support::process::proc_stats(&pid).rss_kib;
 
     // Junk: the watcher keeps playing and a newcomer joins during the flood.
     let before = watcher.seen.lock().unwrap().decoded.len();
@@ -134,6 +148,10 @@ async fn a_flood_of_junk_neither_keeps_viewers_out_nor_wears_the_device_down() {
         offered.len()
     );
     assert!(fps >= 25.0, "the watcher kept playing: {fps:.1} fps");
+    // A second round, at the longest back-off by now, adds little to what the first left.
+    let rss_mid = support::process::proc_stats(&pid).rss_kib;
+    let offered = flood(port, Duration::from_secs(10), true).await;
+    println!("FLOOD misfits again: {} offers in 10 s", offered.len());
     // Once the flood stops, the next offer (at most 8 s away) is a real viewer's.
     let mut probe = TestMqtt::connect("127.0.0.1", port, "after").await;
     probe.subscribe(&format!("{ROOT}/status")).await;
@@ -141,10 +159,30 @@ async fn a_flood_of_junk_neither_keeps_viewers_out_nor_wears_the_device_down() {
     assert!(wait_for_offer(&mut probe, ROOT, Duration::from_secs(12))
         .await
         .is_some());
+    // Measured with the same viewers as before: the watcher alone.
+    let rss_after = support::process::proc_stats(&pid).rss_kib;
     let late = Viewer::join_connected(ViewerOptions::new(port, DEVICE, "late"), 3)
         .await
         .expect("a viewer joins after the flood");
+    let mut states = Vec::new();
+    while let Ok((_, p)) = status.rx.try_recv() {
+        let v: Value = serde_json::from_slice(&p).unwrap_or_default();
+        states.push(v["state"].as_str().unwrap_or("?").to_string());
+    }
+    println!(
+        "FLOOD: device RSS {rss_before} KiB before, {rss_mid} KiB after one misfit round, \
+         {rss_after} KiB after two; statuses {states:?}"
+    );
+    assert!(
+        states.iter().all(|s| s == "online"),
+        "the device stayed on the broker: {states:?}"
+    );
+    assert!(
+        rss_after < rss_before + 8 * 1024 && rss_after < rss_mid + 2 * 1024,
+        "the device's memory stayed put: {rss_before} KiB -> {rss_mid} KiB -> {rss_after} KiB"
+    );
     late.hangup().await;
     watcher.hangup().await;
-    device.stop().await;
+    assert!(device.terminate(), "the device stops cleanly");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -4,7 +4,8 @@
 //! mosquitto with the shipped limit (`max_packet_size 1048576`: it delivers up to 1 MiB and
 //! disconnects the publisher of anything bigger) and against the embedded broker (which
 //! delivers up to 256 KiB). Before `mqtt.max_message_kib`, one retained 300 KiB message kept
-//! the device flapping offline/online forever.
+//! the device flapping offline/online forever. The device is the real binary, and its memory
+//! stays put (RSS grows by less than 8 MiB over the flood).
 
 use std::time::{Duration, Instant};
 
@@ -22,9 +23,9 @@ fn answer_of(size: usize) -> Vec<u8> {
     v
 }
 
-/// Floods `device` on the broker at `port` with messages of each of `sizes` bytes while a
-/// viewer watches, then checks nothing was disturbed.
-async fn flood(port: u16, device: &str, sizes: &[usize]) {
+/// Floods `device` (process `pid`) on the broker at `port` with messages of each of `sizes`
+/// bytes while a viewer watches, then checks nothing was disturbed.
+async fn flood(port: u16, device: &str, pid: u32, sizes: &[usize]) {
     let root = format!("rtcam/{device}");
     let watcher = Viewer::join_connected(ViewerOptions::new(port, device, "watcher"), 3)
         .await
@@ -51,6 +52,7 @@ async fn flood(port: u16, device: &str, sizes: &[usize]) {
         .is_some()
     {}
 
+    let rss_before = support::process::proc_stats(&pid.to_string()).rss_kib;
     let start = Instant::now();
     let decoded_before = watcher.seen.lock().unwrap().decoded.len();
     let topics = [
@@ -81,8 +83,14 @@ async fn flood(port: u16, device: &str, sizes: &[usize]) {
     {
         changes.push(String::from_utf8_lossy(&p).into_owned());
     }
+    let rss_after = support::process::proc_stats(&pid.to_string()).rss_kib;
     println!(
-        "OVERSIZED {device}: watcher {fps:.1} fps over {secs:.1} s; status changes {changes:?}"
+        "OVERSIZED {device}: watcher {fps:.1} fps over {secs:.1} s; status changes {changes:?}; \
+         RSS {rss_before} -> {rss_after} KiB"
+    );
+    assert!(
+        rss_after < rss_before + 8 * 1024,
+        "the device's memory stayed put: {rss_before} KiB -> {rss_after} KiB"
     );
     assert!(
         changes.iter().all(|c| !c.contains("offline")),
@@ -115,20 +123,20 @@ async fn oversized_messages_never_disconnect_the_device() {
     ) {
         return;
     }
+    let dir = std::env::temp_dir().join(format!("rtcam-oversized-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let broker = support::mosquitto::Mosquitto::start().expect("mosquitto (CI installs it)");
-    let device = support::Device::start(support::device_config(broker.port, "cam-big-mosq"));
+    let mut device = support::process::run_device(&dir, broker.port, "cam-big-mosq", "");
     // 300 KiB and 1000 KiB reach the device; 2 MiB is refused by mosquitto.
-    flood(
-        broker.port,
-        "cam-big-mosq",
-        &[300 << 10, 1000 << 10, 2 << 20],
-    )
-    .await;
-    device.stop().await;
+    let sizes = [300 << 10, 1000 << 10, 2 << 20];
+    flood(broker.port, "cam-big-mosq", device.pid(), &sizes).await;
+    assert!(device.terminate(), "the device stops cleanly");
 
     let port = support::embedded_broker();
-    let device = support::Device::start(support::device_config(port, "cam-big-embedded"));
+    let mut device = support::process::run_device(&dir, port, "cam-big-embedded", "");
     // 255 KiB reaches the device; 300 KiB is refused by rumqttd (256 KiB).
-    flood(port, "cam-big-embedded", &[255 << 10, 300 << 10]).await;
-    device.stop().await;
+    let sizes = [255 << 10, 300 << 10];
+    flood(port, "cam-big-embedded", device.pid(), &sizes).await;
+    assert!(device.terminate(), "the device stops cleanly");
+    std::fs::remove_dir_all(&dir).ok();
 }
