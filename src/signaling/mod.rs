@@ -2,6 +2,7 @@
 //! pure) and the connection that carries them ([`mqtt`]). `docs/protocol.md` is the public
 //! description of the same contract.
 
+pub mod explain;
 pub mod mqtt;
 pub mod protocol;
 pub mod sdp;

@@ -151,29 +151,6 @@ pub fn incoming_limit(config: &MqttConfig) -> usize {
     config.max_message_kib as usize * 1024 + PACKET_MARGIN
 }
 
-/// A clear account of a lost connection: an oversized message or a certificate that does
-/// not verify gets the fix spelled out.
-pub fn explain(e: &rumqttc::ConnectionError, config: &MqttConfig) -> Option<String> {
-    use rumqttc::{ConnectionError, Error, StateError};
-    if let ConnectionError::Tls(_) | ConnectionError::Io(_) = e {
-        let host = BrokerUrl::parse(&config.url)
-            .map(|u| u.host())
-            .unwrap_or_default();
-        return super::tls::explain(e, config, &host);
-    }
-    match e {
-        ConnectionError::MqttState(StateError::Deserialization(
-            Error::PayloadSizeLimitExceeded(size),
-        )) => Some(format!(
-            "the broker delivered a {size}-byte message, more than mqtt.max_message_kib \
-             allows; the MQTT client cannot skip it and had to drop the connection (a \
-             retained one comes back on every reconnect). Limit the broker's packets to \
-             mqtt.max_message_kib or less (mosquitto: max_packet_size), or raise it"
-        )),
-        _ => None,
-    }
-}
-
 /// Starts the connection task. It runs until a clean disconnect ([`Publisher::disconnect`])
 /// has gone out, or, while there is no connection, until `stop` turns true.
 pub fn start(
@@ -308,7 +285,7 @@ async fn run(
                 }
                 let wait = backoff.failed();
                 let retry_in_ms = wait.as_millis() as u64;
-                match explain(&e, &config) {
+                match super::explain::explain(&e, &config) {
                     Some(why) => {
                         error!(broker = ?broker, retry_in_ms, "MQTT connection lost: {why}")
                     }
@@ -381,18 +358,5 @@ mod tests {
         config.max_message_kib = 64;
         let opts = client_options(&config, "t").unwrap();
         assert_eq!(opts.max_packet_size(), 64 * 1024 + PACKET_MARGIN);
-    }
-
-    #[test]
-    fn an_oversized_message_is_explained_with_the_fix() {
-        use rumqttc::{ConnectionError, Error, StateError};
-        let e = ConnectionError::MqttState(StateError::Deserialization(
-            Error::PayloadSizeLimitExceeded(300_000),
-        ));
-        let config = MqttConfig::default();
-        let why = explain(&e, &config).expect("explained");
-        assert!(why.contains("300000-byte"), "{why}");
-        assert!(why.contains("max_packet_size"), "{why}");
-        assert_eq!(explain(&ConnectionError::RequestsDone, &config), None);
     }
 }

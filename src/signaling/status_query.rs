@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 
-use super::mqtt::{client_options, explain, MqttError};
+use super::explain::explain;
+use super::mqtt::{client_options, MqttError};
 use super::protocol::Topics;
 use crate::config::MqttConfig;
 

@@ -232,3 +232,79 @@ async fn the_shipped_acl_confines_each_viewer_to_its_own_topics() {
     alice.hangup().await;
     device.stop().await;
 }
+
+/// Runs `rtcam status --wait 10` with the config `toml`; returns (success, its output).
+fn status_with(dir: &Path, name: &str, toml: &str) -> (bool, String) {
+    let config = dir.join(name);
+    std::fs::write(&config, toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rtcam"))
+        .args(["status", "--wait", "10", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run rtcam status");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_wants_client_certificates_admits_the_camera_with_one() {
+    if !support::netns::enter(
+        module_path!(),
+        "a_broker_that_wants_client_certificates_admits_the_camera_with_one",
+    ) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rtcam-client-cert-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/broker-ca.sh");
+    for args in [
+        &["server", "localhost", "127.0.0.1"][..],
+        &["client", "cam-cert"],
+    ] {
+        let ok = Command::new(script)
+            .arg("--dir")
+            .arg(&dir)
+            .args(args)
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "broker-ca.sh {args:?}");
+    }
+    let d = dir.display();
+    // mosquitto's own client-certificate login: the certificate's CN is the user name.
+    let broker = support::mosquitto::Mosquitto::start_config(|port, _| {
+        format!(
+            "per_listener_settings false\nallow_anonymous false\n\
+             listener {port} 127.0.0.1\ncertfile {d}/server.crt\nkeyfile {d}/server.key\n\
+             cafile {d}/ca.crt\nrequire_certificate true\nuse_identity_as_username true\n"
+        )
+    })
+    .expect("mosquitto (CI has it)");
+    let mut config = support::device_config(broker.port, "cam-cert");
+    config.mqtt.url = format!("mqtts://127.0.0.1:{}", broker.port);
+    config.mqtt.ca_file = format!("{d}/ca.crt");
+    config.mqtt.client_cert_file = format!("{d}/cam-cert.crt");
+    config.mqtt.client_key_file = format!("{d}/cam-cert.key");
+    let device = support::Device::start(config);
+
+    let base = format!(
+        "device_id = \"cam-cert\"\n[mqtt]\nurl = \"mqtts://127.0.0.1:{}\"\nca_file = \"{d}/ca.crt\"\n",
+        broker.port
+    );
+    let with_cert = format!(
+        "{base}client_cert_file = \"{d}/cam-cert.crt\"\nclient_key_file = \"{d}/cam-cert.key\"\n"
+    );
+    let (ok, said) = status_with(&dir, "with-cert.toml", &with_cert);
+    println!("TLS client certificate: rtcam status with one: {said}");
+    assert!(
+        ok && said.contains("online"),
+        "the camera is online: {said}"
+    );
+    let (ok, said) = status_with(&dir, "without-cert.toml", &base);
+    println!("TLS client certificate: rtcam status without one: {said}");
+    assert!(
+        !ok && said.contains("client certificate"),
+        "without a certificate rtcam says the broker wants one: {said}"
+    );
+    device.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
