@@ -142,6 +142,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             c.video.fps,
             c.webrtc.max_viewers
         );
+        for line in rtcam::config::ice::summary(&c.webrtc.ice_servers) {
+            println!("  ICE server {line}");
+        }
         return Ok(true);
     }
     rtcam::telemetry::init();

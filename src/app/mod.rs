@@ -21,6 +21,7 @@ pub mod seams;
 pub mod status;
 #[cfg(test)]
 mod tests;
+pub mod viewer_ice;
 mod watchdog;
 
 use std::future::Future;
@@ -114,6 +115,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .map(|t| Arc::new(t.sender()) as Arc<dyn ViewerAudio>);
     let factory = Arc::new(PeerFactory::new(
         &config.webrtc,
+        &device_id,
         fanout.video.clone(),
         fanout.audio_track.clone(),
         peer_tx.clone(),
@@ -140,19 +142,30 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         "rtcam starting"
     );
 
-    let machine = Sessions::new(
+    let mut machine = Sessions::new(
         SessionSettings {
             max_viewers: config.webrtc.max_viewers,
             connect_timeout: Duration::from_secs(config.webrtc.connect_timeout_s),
         },
         protocol::new_session_id,
     );
+    if let Some(age) = viewer_ice::renewal_age(&config.webrtc.ice_servers) {
+        info!(
+            renew_s = age.as_secs(),
+            "TURN credentials are derived (REST API secret): an unclaimed standby offer is renewed with fresh ones"
+        );
+        machine = machine.with_standby_renewal(age);
+    }
     let (prepared_tx, prepared_rx) = mpsc::channel(PREPARED_QUEUE);
     let outbox = Outbox::new(
         topics,
         Box::new(publisher.clone()),
         status::template(&config, talkback.is_some()),
-    );
+    )
+    .with_viewer_ice(viewer_ice::ViewerIce::new(
+        &config.webrtc.ice_servers,
+        &device_id,
+    ));
     let media = Box::new(seams::FanoutControl::new(
         &fanout,
         talkback.as_ref().map(|t| t.stats.clone()),

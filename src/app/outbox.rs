@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 use tracing::warn;
 
+use super::viewer_ice::ViewerIce;
+use crate::config::ice::unix_now;
+
 use crate::signaling::mqtt::{MqttError, Publisher};
 use crate::signaling::protocol::{
     CandidateInit, ErrorCode, ErrorMessage, Hangup, Offer, Route, SessionStats, Status, Topics,
@@ -33,6 +36,8 @@ pub struct Outbox {
     /// Sessions whose viewer claimed them on its own topics: session → viewer id. What the
     /// device sends those sessions goes to `R/session/{s}/viewer/{id}/device/…`.
     own_topics: HashMap<String, String>,
+    /// STUN/TURN servers for viewers, carried in the offer.
+    viewer_ice: ViewerIce,
 }
 
 impl Outbox {
@@ -43,7 +48,14 @@ impl Outbox {
             status,
             unsent: Vec::new(),
             own_topics: HashMap::new(),
+            viewer_ice: ViewerIce::new(&[], ""),
         }
+    }
+
+    /// Carries `viewer_ice`'s servers in every offer.
+    pub fn with_viewer_ice(mut self, viewer_ice: ViewerIce) -> Self {
+        self.viewer_ice = viewer_ice;
+        self
     }
 
     /// From now on, what goes to `session` goes to `viewer` on the topics of `route`.
@@ -87,6 +99,7 @@ impl Outbox {
     /// The standby offer, retained.
     pub fn offer(&mut self, session: String, sdp: String) {
         let offer = Offer {
+            ice_servers: self.viewer_ice.at(&session, unix_now()),
             session,
             kind: "offer".into(),
             sdp,

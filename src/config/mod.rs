@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod broker_url;
+pub mod ice;
 pub mod secrets;
 mod sections;
 mod validate;
 
 pub use broker_url::{browser_broker_url, BrokerUrl, DEFAULT_BROWSER_BROKER_URL};
+pub use ice::ResolvedIceServer;
 pub use sections::*;
 
 /// The annotated default configuration, printed by `rtcam print-config`.

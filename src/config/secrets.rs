@@ -2,7 +2,8 @@
 //! from files of their own, which systemd can hand to the service without the service user
 //! being able to read the originals (`LoadCredential=` → `$CREDENTIALS_DIRECTORY`).
 //!
-//! - `mqtt.password_file`, `webrtc.ice_servers[].credential_file`: an absolute path, or a
+//! - `mqtt.password_file`, `webrtc.ice_servers[].credential_file` and `auth_secret_file`: an
+//!   absolute path, or a
 //!   name looked up in `$CREDENTIALS_DIRECTORY`.
 //! - `mqtt.client_key_file`: the same; it is resolved to a path here and read when the
 //!   connection is made.
@@ -41,6 +42,20 @@ pub fn resolve(config: &mut Config, credentials: Option<&Path>) -> Result<(), Co
                 &server.credential_file,
                 credentials,
             )?;
+        }
+        if !server.auth_secret_file.is_empty() {
+            server.auth_secret = read(
+                "webrtc.ice_servers.auth_secret_file",
+                &server.auth_secret_file,
+                credentials,
+            )?;
+            if server.auth_secret.is_empty() {
+                return Err(ConfigError::Secret {
+                    key: "webrtc.ice_servers.auth_secret_file",
+                    path: server.auth_secret_file.clone().into(),
+                    cause: "the file is empty".into(),
+                });
+            }
         }
     }
     Ok(())

@@ -233,7 +233,7 @@ impl Default for HttpConfig {
 }
 
 /// One STUN or TURN server (`[[webrtc.ice_servers]]`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IceServer {
     /// `stun:` / `turn:` / `turns:` URLs.
@@ -244,6 +244,35 @@ pub struct IceServer {
     pub credential: String,
     /// A file holding the TURN credential, like `mqtt.password_file`.
     pub credential_file: String,
+    /// coturn's REST API secret (`use-auth-secret` + `static-auth-secret`), a file or a
+    /// systemd credential's name. With it the device derives a short-lived user name and
+    /// credential for itself and for each viewer; `username`, if set, is the user part.
+    pub auth_secret_file: String,
+    /// How long derived credentials stay valid, s. Default 86400 (a day): coturn refuses an
+    /// expired one, also when a relayed session refreshes its allocation.
+    pub credential_ttl_s: u64,
+    /// Hand this server to viewers in the offer (`ice_servers`). Default: yes for STUN and
+    /// for TURN with `auth_secret_file`, no for a fixed TURN credential (every viewer would
+    /// learn your long-lived password).
+    pub share_with_viewers: Option<bool>,
+    /// The secret read from `auth_secret_file` (never in the file itself).
+    #[serde(skip)]
+    pub auth_secret: String,
+}
+
+impl Default for IceServer {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            username: String::new(),
+            credential: String::new(),
+            credential_file: String::new(),
+            auth_secret_file: String::new(),
+            credential_ttl_s: 86_400,
+            share_with_viewers: None,
+            auth_secret: String::new(),
+        }
+    }
 }
 
 /// `[webrtc]`

@@ -183,12 +183,30 @@ impl Config {
                         format!("{url:?} must start with stun:, stuns:, turn: or turns:"),
                     ));
                 }
-                if url.starts_with("turn") && server.username.is_empty() {
+                let derived = !server.auth_secret_file.is_empty();
+                if url.starts_with("turn") && server.username.is_empty() && !derived {
                     return Err(invalid(
                         "webrtc.ice_servers.username",
-                        format!("TURN server {url:?} needs a username and credential"),
+                        format!(
+                            "TURN server {url:?} needs a username and credential, or \
+                             auth_secret_file (coturn's REST API secret)"
+                        ),
                     ));
                 }
+            }
+            let fixed_credential =
+                !server.credential.is_empty() || !server.credential_file.is_empty();
+            if !server.auth_secret_file.is_empty() && fixed_credential {
+                return Err(invalid(
+                    "webrtc.ice_servers.auth_secret_file",
+                    "derives the credential: leave credential and credential_file out",
+                ));
+            }
+            if !(10..=7 * 86_400).contains(&server.credential_ttl_s) {
+                return Err(invalid(
+                    "webrtc.ice_servers.credential_ttl_s",
+                    "must be between 10 s and 7 days",
+                ));
             }
         }
         Ok(())

@@ -69,12 +69,13 @@ pub async fn start(
         .parse()
         .map_err(|_| HttpError::Listen(config.http.listen.clone()))?;
     let broker = browser_broker_url(&config.http.broker_url, &config.mqtt.url);
-    // Only credential-free (STUN) servers are shared with browsers.
+    // Only STUN servers are shared here (TURN goes to viewers in the offer, with
+    // short-lived credentials: docs/protocol.md).
     let stun: Vec<String> = config
         .webrtc
         .ice_servers
         .iter()
-        .filter(|s| s.username.is_empty())
+        .filter(|s| !s.is_turn() && s.shared_with_viewers())
         .flat_map(|s| s.urls.iter().cloned())
         .collect();
     let site = Site {

@@ -29,7 +29,7 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
-use crate::config::WebrtcConfig;
+use crate::config::{IceServer, WebrtcConfig};
 use crate::fanout::codecs;
 use crate::fanout::track::{VideoTracks, ViewerTrack};
 
@@ -84,7 +84,10 @@ pub const PEER_EVENT_QUEUE: usize = 256;
 /// Creates peer connections that share the media tracks.
 pub struct PeerFactory {
     api: API,
-    rtc_config: RTCConfiguration,
+    /// STUN/TURN servers; derived TURN credentials are made anew for each peer.
+    ice_servers: Vec<IceServer>,
+    /// The user part of derived TURN credentials (the device id).
+    ice_user: String,
     video: Arc<VideoTracks>,
     audio: Option<Arc<TrackLocalStaticSample>>,
     events: mpsc::Sender<PeerEvent>,
@@ -109,9 +112,31 @@ fn step<'a>(session: &'a str, step: &'static str) -> impl FnOnce(webrtc::Error) 
 }
 
 impl PeerFactory {
+    /// The configuration of `session`'s peer: its ICE servers with credentials valid from
+    /// now, derived ones for a user name of its own (`{device}.{session}`).
+    fn rtc_config(&self, session: &str) -> RTCConfiguration {
+        let servers = crate::config::ice::resolve_all(
+            &self.ice_servers,
+            &crate::config::ice::session_user(&self.ice_user, session, "device"),
+            crate::config::ice::unix_now(),
+        );
+        RTCConfiguration {
+            ice_servers: servers
+                .into_iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls,
+                    username: s.username,
+                    credential: s.credential,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
     /// Builds the WebRTC API once (codecs, interceptors, ICE settings).
     pub fn new(
         config: &WebrtcConfig,
+        ice_user: &str,
         video: Arc<VideoTracks>,
         audio: Option<Arc<TrackLocalStaticSample>>,
         events: mpsc::Sender<PeerEvent>,
@@ -142,26 +167,23 @@ impl PeerFactory {
             Some(Duration::from_secs(6)),
             Some(Duration::from_secs(2)),
         );
+        // How long the device (the controlling ICE agent) lets better paths try before it
+        // settles for a working one through a NAT mapping or a relay. webrtc-rs waits 0.5 s
+        // (server-reflexive), 1 s (peer-reflexive) and 2 s (relay); a viewer that joins or
+        // comes back over mobile data then waits seconds for its picture. Direct paths
+        // through NATs answer within a few round trips, so shorter waits keep them preferred.
+        settings.set_srflx_acceptance_min_wait(Some(Duration::from_millis(200)));
+        settings.set_prflx_acceptance_min_wait(Some(Duration::from_millis(400)));
+        settings.set_relay_acceptance_min_wait(Some(Duration::from_millis(800)));
         let api = APIBuilder::new()
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .build();
-        let rtc_config = RTCConfiguration {
-            ice_servers: config
-                .ice_servers
-                .iter()
-                .map(|s| RTCIceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
-                })
-                .collect(),
-            ..Default::default()
-        };
         Ok(Self {
             api,
-            rtc_config,
+            ice_servers: config.ice_servers.clone(),
+            ice_user: ice_user.to_string(),
             video,
             audio,
             events,

@@ -17,7 +17,7 @@ impl PeerFactory {
     pub async fn create_offer(&self, session: &str) -> Result<(Peer, String), PeerError> {
         let pc = Arc::new(
             self.api
-                .new_peer_connection(self.rtc_config.clone())
+                .new_peer_connection(self.rtc_config(session))
                 .await
                 .map_err(step(session, "new peer connection"))?,
         );

@@ -108,6 +108,20 @@ pub struct Offer {
     #[serde(rename = "type")]
     pub kind: String,
     pub sdp: String,
+    /// STUN/TURN servers for the viewer's peer connection (rtcam 0.5, optional): TURN
+    /// credentials in them are short-lived, and re-published before they expire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<IceServerInit>,
+}
+
+/// One entry of an offer's `ice_servers`: WebRTC's `RTCIceServer` dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServerInit {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub username: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credential: String,
 }
 
 /// `R/session/{s}/answer`

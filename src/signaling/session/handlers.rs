@@ -54,7 +54,27 @@ impl Sessions {
             session,
             sdp,
             local,
+            renew_at: self.standby_renewal.map(|age| self.now + age),
         };
+    }
+
+    /// The published standby offer is retired (nobody claimed it in time): its peer is
+    /// closed, the retained offer cleared until the next one is ready, and a late answer to
+    /// it is told the session has ended.
+    pub(super) fn renew_standby(&mut self, session: String, out: &mut Vec<Action>) {
+        debug!(%session, "standby offer renewed (its TURN credentials age)");
+        self.standby = Standby::None;
+        self.offer_published = false;
+        out.push(Action::ClearOffer);
+        out.push(Action::ClosePeer {
+            session: session.clone(),
+            reason: "renewed".into(),
+            notify: false,
+        });
+        self.ended.push_back(session);
+        if self.ended.len() > ENDED_MEMORY {
+            self.ended.pop_front();
+        }
     }
 
     pub(super) fn on_standby_failed(

@@ -68,6 +68,9 @@ enum Standby {
         session: String,
         sdp: String,
         local: LocalCandidates,
+        /// When it is replaced by a new one (its TURN credentials age): see
+        /// [`Sessions::with_standby_renewal`].
+        renew_at: Option<Instant>,
     },
     RetryAt {
         at: Instant,
@@ -117,6 +120,8 @@ pub struct Sessions {
     stopped: bool,
     /// Whether a retained offer of ours is on the broker.
     offer_published: bool,
+    /// How long a published standby offer lives before a new one replaces it.
+    standby_renewal: Option<Duration>,
 }
 
 impl Sessions {
@@ -136,7 +141,16 @@ impl Sessions {
             now: Instant::now(),
             stopped: false,
             offer_published: false,
+            standby_renewal: None,
         }
+    }
+
+    /// Replaces a published standby offer by a new one after `age`: its peer's short-lived
+    /// TURN credentials (and those the offer hands to viewers) are then renewed together
+    /// before they expire. Default: an offer lives until it is claimed.
+    pub fn with_standby_renewal(mut self, age: Duration) -> Self {
+        self.standby_renewal = Some(age);
+        self
     }
 
     /// Viewers holding a slot.
@@ -183,6 +197,7 @@ impl Sessions {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let retry = match self.standby {
             Standby::RetryAt { at } => Some(at),
+            Standby::Published { renew_at, .. } => renew_at,
             _ => None,
         };
         self.claimed
@@ -209,10 +224,17 @@ impl Sessions {
         for session in expired {
             self.end(&session, "connect_timeout", true, &mut out);
         }
-        if let Standby::RetryAt { at } = self.standby {
-            if at <= now {
-                self.standby = Standby::None;
+        match &self.standby {
+            Standby::RetryAt { at } if *at <= now => self.standby = Standby::None,
+            Standby::Published {
+                session,
+                renew_at: Some(at),
+                ..
+            } if *at <= now => {
+                let session = session.clone();
+                self.renew_standby(session, &mut out);
             }
+            _ => {}
         }
         self.ensure_standby(&mut out);
         out

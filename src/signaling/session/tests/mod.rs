@@ -2,6 +2,7 @@
 
 mod local_candidates;
 mod recovery;
+mod renewal;
 
 use super::*;
 use crate::signaling::protocol::{CandidateInit, ErrorCode, Route};
