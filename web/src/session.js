@@ -3,8 +3,9 @@
 
 export class Session {
   /**
-   * @param {object} offer    {session, type: 'offer', sdp}
-   * @param {object} opts     {iceServers, micTrack (or null)}
+   * @param {object} offer    {session, type: 'offer', sdp, ice_servers (optional)}
+   * @param {object} opts     {iceServers, iceTransportPolicy ('all', or 'relay': TURN only),
+   *                          micTrack (or null)}
    * @param {object} on       callbacks: candidate(init | null), state(connectionState), stream(MediaStream)
    */
   constructor(offer, opts, on) {
@@ -14,7 +15,10 @@ export class Session {
     this.stream = new MediaStream();
     this.pendingRemote = [];
     this.closed = false;
-    this.pc = new RTCPeerConnection({ iceServers: opts.iceServers });
+    this.pc = new RTCPeerConnection({
+      iceServers: opts.iceServers,
+      iceTransportPolicy: opts.iceTransportPolicy ?? 'all',
+    });
     this.pc.onicecandidate = (e) => {
       if (this.closed) return;
       if (e.candidate) {

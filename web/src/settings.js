@@ -1,6 +1,8 @@
 // Viewer settings: URL parameters first, then what the serving device says in config.json,
 // then defaults that suit a page opened from the device itself.
 
+import { copyIceServers, iceServersProblem } from './trust.js';
+
 /** `{host}` in a served broker URL means "the host this page came from". */
 function expandHost(url, host) {
   return url.replaceAll('{host}', host);
@@ -18,8 +20,32 @@ async function fetchServedConfig(location) {
 }
 
 /**
+ * `?ice=`: more STUN/TURN servers, a JSON array of RTCIceServer, URL-encoded
+ * (`'?ice=' + encodeURIComponent('[{"urls":"turn:t.example.org:3478","username":"u","credential":"p"}]')`).
+ * Checked like an offer's `ice_servers` (trust.js); a bad one is ignored with a warning.
+ */
+function iceFromUrl(q) {
+  const text = q.get('ice');
+  if (!text) return [];
+  let list;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    console.warn('rtcam: ignoring ?ice=: not JSON');
+    return [];
+  }
+  const problem = iceServersProblem(list);
+  if (problem) {
+    console.warn(`rtcam: ignoring ?ice=: ${problem}`);
+    return [];
+  }
+  return copyIceServers(list);
+}
+
+/**
  * Everything the viewer needs to start:
- * broker (WebSocket URL), prefix, device ('' = show the device list), credentials, ICE servers.
+ * broker (WebSocket URL), prefix, device ('' = show the device list), credentials, ICE servers,
+ * relay only.
  */
 export async function loadSettings(location) {
   const q = new URLSearchParams(location.search);
@@ -33,7 +59,11 @@ export async function loadSettings(location) {
     device: q.get('device') ?? served.device ?? '',
     username: q.get('username') || '',
     password: q.get('password') || '',
-    iceServers: Array.isArray(served.ice_servers) ? served.ice_servers : [],
+    // The page's own: config.json's, then `?ice=`'s. An offer's come after these (viewer.js).
+    iceServers: [...(Array.isArray(served.ice_servers) ? served.ice_servers : []), ...iceFromUrl(q)],
+    // `?relay=1`: only relayed (TURN) paths, iceTransportPolicy 'relay'; for testing a TURN
+    // server, since the browser otherwise prefers a direct path whenever there is one.
+    relay: q.get('relay') === '1',
     // `?stats=0` hides the overlay; shown by default.
     stats: q.get('stats') !== '0',
   };

@@ -6,6 +6,8 @@ import { MAX_MESSAGE_BYTES, classifyTopic } from './trust.js';
 
 /** mqtt.js retries the broker at this fixed period; the page tells the user so. */
 export const BROKER_RETRY_MS = 2000;
+/** How long checkLink waits for the broker to answer before calling the connection dead. */
+export const LINK_CHECK_MS = 1000;
 
 export class Signaling {
   /**
@@ -138,5 +140,44 @@ export class Signaling {
 
   get connected() {
     return !!this.client?.connected;
+  }
+
+  /**
+   * Whether the broker connection still works, after the network path changed under it: a
+   * connection over the old path looks alive to mqtt.js until its keep-alive runs out (up to
+   * 30 s), and everything published meanwhile goes nowhere. A PINGREQ that gets no packet back
+   * within `timeoutMs` drops the connection and reconnects at once, keeping what is queued:
+   * QoS 1 messages already written (a hangup, say) are sent again after the reconnect.
+   * Resolves true when the broker answered, false when not connected or dropped (the
+   * `connected` callback follows the reconnect). One check at a time.
+   */
+  checkLink(timeoutMs = LINK_CHECK_MS) {
+    const client = this.client;
+    if (!client?.connected) return Promise.resolve(false);
+    this.linkCheck ??= new Promise((resolve) => {
+      const done = (alive) => {
+        clearTimeout(timer);
+        client.removeListener('packetreceive', answered);
+        this.linkCheck = null;
+        resolve(alive);
+      };
+      const answered = () => done(true);
+      const timer = setTimeout(() => {
+        done(false);
+        if (client !== this.client || client.disconnecting || !client.connected) return;
+        console.info(`rtcam: the broker did not answer within ${timeoutMs} ms; reconnecting`);
+        // Destroying the stream closes the client at once (no WebSocket closing handshake
+        // over a dead path); reconnect() would start over with empty stores, so it is given
+        // the old ones.
+        client.once('close', () => {
+          if (client.disconnecting) return;
+          client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+        });
+        client.stream.destroy();
+      }, timeoutMs);
+      client.on('packetreceive', answered);
+      client.sendPing();
+    });
+    return this.linkCheck;
   }
 }

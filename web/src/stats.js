@@ -1,27 +1,67 @@
 // The numbers of the stats overlay: RTCPeerConnection.getStats() sampled once a second, and
 // the capture → display latency read from the frame stamps (stamp.js).
 
+/**
+ * The inbound video's counters in a getStats() report, {bytes, frames} (bytesReceived,
+ * framesDecoded), or null before the browser reports any (watchdog.js reads these).
+ */
+export function inboundVideo(report) {
+  let video = null;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') video = s;
+  });
+  return video && { bytes: video.bytesReceived ?? 0, frames: video.framesDecoded ?? 0 };
+}
+
+/**
+ * The candidate pair carrying the media: the one the transport names as selected, else
+ * (browsers without selectedCandidatePairId) one nominated and succeeded. Null before any.
+ */
+export function selectedPair(report) {
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair ??= report.get(s.selectedCandidatePairId);
+  });
+  report.forEach((s) => {
+    if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair ??= s;
+  });
+  return pair ?? null;
+}
+
+/**
+ * How the media travels: the selected pair's candidate types, {local, remote}, each 'host',
+ * 'srflx', 'prflx' or 'relay' (local: this browser's end; remote: the device's), or null.
+ */
+export function pairTypes(report, pair = selectedPair(report)) {
+  if (!pair) return null;
+  const type = (id) => report.get(id)?.candidateType ?? null;
+  return { local: type(pair.localCandidateId), remote: type(pair.remoteCandidateId) };
+}
+
 /** Keeps the previous sample to turn counters into rates. */
 export class StatsSampler {
   constructor() {
     this.prev = null;
   }
 
-  /** Returns {width, height, fps, kbps, rttMs, packetsLost, audioPackets, framesDecoded}. */
+  /**
+   * Returns {width, height, fps, kbps, rttMs, packetsLost, audioPackets, framesDecoded, pair}
+   * (pair: pairTypes, e.g. {local: 'relay', remote: 'srflx'}).
+   */
   async sample(pc) {
     const report = await pc.getStats();
     let video = null;
     let audio = null;
-    let pair = null;
     report.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') video = s;
       else if (s.type === 'inbound-rtp' && s.kind === 'audio') audio = s;
-      else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
     });
+    const pair = selectedPair(report);
     const now = performance.now();
     const bytes = (video?.bytesReceived ?? 0) + (audio?.bytesReceived ?? 0);
     let kbps = null;
-    if (this.prev && now > this.prev.at) {
+    // Fewer bytes than before: a new session (after a re-join) counts from zero again.
+    if (this.prev && now > this.prev.at && bytes >= this.prev.bytes) {
       kbps = ((bytes - this.prev.bytes) * 8) / (now - this.prev.at);
     }
     this.prev = { at: now, bytes };
@@ -34,6 +74,7 @@ export class StatsSampler {
       rttMs: pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null,
       packetsLost: (video?.packetsLost ?? 0) + (audio?.packetsLost ?? 0),
       audioPackets: audio?.packetsReceived ?? 0,
+      pair: pairTypes(report, pair),
     };
   }
 }
@@ -78,6 +119,8 @@ export function formatStats(s, latency, lastStamp, device) {
     `lost        ${s.packetsLost} packets`,
     `audio       ${s.audioPackets} packets`,
   ];
+  // This browser's end of the path first: "via relay" is through a TURN server.
+  if (s.pair) lines.push(`path        via ${s.pair.local ?? '—'}, camera ${s.pair.remote ?? '—'}`);
   if (device && typeof device.target_kbps === 'number') {
     const thinned = device.layers && device.layers !== 'all' ? ` (${device.layers} of the pictures)` : '';
     lines.push(`device      ${fmt(device.target_kbps, 0, ' kbit/s')} at ${fmt(device.fps, 0, ' fps')}`);

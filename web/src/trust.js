@@ -11,9 +11,12 @@ const MAX_CANDIDATE = 1024;
 const MAX_SDP_MID = 32;
 const MAX_UFRAG = 256;
 const MAX_NAME = 64;
+const MAX_ICE_SERVERS = 8; // entries of an `ice_servers` list, and URLs in one entry
+const MAX_ICE_TEXT = 512; // one URL, username or credential
 
 const ID_RE = /^[A-Za-z0-9._-]{1,255}$/;
 const SESSION_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ICE_URL_RE = /^(stun|stuns|turn|turns):/;
 const DEVICE_KINDS = new Set(['candidate', 'error', 'hangup', 'stats']);
 
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -85,7 +88,53 @@ export function offerProblem(json) {
     return 'the sdp is not an SDP (it must start with a "v=0" line)';
   }
   if (json.sdp.length > MAX_SDP_BYTES) return `the sdp is longer than ${MAX_SDP_BYTES} bytes`;
+  // rtcam 0.5: STUN/TURN servers for the answering peer connection (optional).
+  if (!optional(json.ice_servers, (v) => !iceServersProblem(v))) {
+    return `a bad ice_servers: ${iceServersProblem(json.ice_servers)}`;
+  }
   return null;
+}
+
+/**
+ * Why `list` is not a list of STUN/TURN servers the page may hand to its RTCPeerConnection,
+ * or null. WebRTC's RTCIceServer shape: at most 8 entries, each with `urls` (one URL or 1-8 of
+ * them, each stun:, stuns:, turn: or turns:) and optional `username` and `credential`
+ * strings; every string at most 512 characters. Used for an offer's `ice_servers` and the
+ * page's `?ice=` (settings.js).
+ */
+export function iceServersProblem(list) {
+  if (!Array.isArray(list)) return 'not a list';
+  if (list.length > MAX_ICE_SERVERS) return `more than ${MAX_ICE_SERVERS} servers`;
+  const text = shortString(MAX_ICE_TEXT);
+  for (const server of list) {
+    if (!isObject(server)) return 'a server that is not an object';
+    const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+    if (!Array.isArray(urls) || urls.length === 0 || urls.length > MAX_ICE_SERVERS) {
+      return `urls must be one URL or 1-${MAX_ICE_SERVERS} of them`;
+    }
+    if (!urls.every((u) => text(u) && ICE_URL_RE.test(u))) {
+      return `a URL that is not stun:, stuns:, turn: or turns: (at most ${MAX_ICE_TEXT} characters)`;
+    }
+    for (const key of ['username', 'credential']) {
+      if (server[key] !== undefined && !text(server[key])) {
+        return `${key} must be a string of at most ${MAX_ICE_TEXT} characters`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * A copy of a list that passed iceServersProblem with only what RTCIceServer reads there
+ * (another member, say a credentialType the browser does not know, would make the
+ * RTCPeerConnection throw).
+ */
+export function copyIceServers(list) {
+  return list.map(({ urls, username, credential }) => ({
+    urls: typeof urls === 'string' ? [urls] : [...urls],
+    ...(username !== undefined && { username }),
+    ...(credential !== undefined && { credential }),
+  }));
 }
 
 /** Why `json` (a parsed, non-empty `R/status`) is not a status, or null. */

@@ -109,6 +109,11 @@ export class Ui {
     );
   }
 
+  /** The playing session's network path died; the page is joining again at once. */
+  reconnecting(device) {
+    this.show('wait', 'Reconnecting…', `The network path to ${device} changed; joining again.`);
+  }
+
   interrupted() {
     this.show('wait', 'Connection interrupted', 'Waiting for the network to come back…');
   }

@@ -1,7 +1,10 @@
 // The viewer's state machine: finds the device over MQTT, answers its standby offer, plays
-// the stream, says why nothing plays when nothing does, and retries after the back-off.
+// the stream, says why nothing plays when nothing does, and retries after the back-off. When
+// the playing session's network path dies (watchdog.js) it re-joins at once: hangs up and
+// answers the device's next standby offer without the back-off.
 // It believes only the configured device (trust.js). What it shows goes through ui.js; the
-// microphone is talkback.js's, opened only once the user said yes (consent.js).
+// microphone is talkback.js's, opened by the Talk button (talkbutton.js) only once the user
+// said yes (consent.js).
 
 import { newViewerId } from './settings.js';
 import { BROKER_RETRY_MS, Signaling } from './signaling.js';
@@ -10,9 +13,11 @@ import { StampReader } from './stamp.js';
 import { LatencyLog, StatsSampler, formatStats } from './stats.js';
 import { Backoff } from './backoff.js';
 import { Talkback } from './talkback.js';
+import { switchTalk } from './talkbutton.js';
+import { Rejoin } from './rejoin.js';
+import { lostByState } from './watchdog.js';
 import {
-  brokerHost,
-  consentKey,
+  copyIceServers,
   offerProblem,
   rootProblem,
   sessionMessageProblem,
@@ -41,6 +46,8 @@ export class Viewer {
     this.stats = null; // the last StatsSampler sample of the live session
     this.deviceStats = null; // the device's last `stats` message for the live session
     this.sampler = new StatsSampler();
+    this.rejoin = new Rejoin(); // the watch over the playing session; re-joins after a lost path
+    this.checkingLink = false; // after a lost path: answering waits for the broker link check
     this.video = $('video');
     this.stampReader = new StampReader(this.video, (s) => this.latencies.push(s));
     // What tests and curious users can read from the console.
@@ -50,6 +57,15 @@ export class Viewer {
   /** The overlay's main line (read by web/tests/browser.mjs). */
   get message() {
     return this.ui.message;
+  }
+
+  /** Re-joins after a lost path, and the last recovery's ms until frames flowed (for tests). */
+  get rejoins() {
+    return this.rejoin.count;
+  }
+
+  get lastRecoveryMs() {
+    return this.rejoin.lastRecoveryMs;
   }
 
   // ---------------------------------------------------------------- start and stop
@@ -84,6 +100,7 @@ export class Viewer {
   stop(reason = 'left', urgent = false) {
     this.endSession(reason, true, urgent);
     this.stopped = true;
+    this.rejoin.clear();
     // The microphone goes with the viewer: a question still open is answered "no".
     this.consent.dismiss();
     if (this.talkback.live) {
@@ -114,7 +131,7 @@ export class Viewer {
     if (this.device) {
       this.signaling.watchDevice(this.device);
       if (this.session) this.signaling.joinSession(this.device, this.session.id);
-      if (!this.session) this.ui.waitingForStatus(this.device);
+      if (!this.session && !this.rejoin.showing) this.ui.waitingForStatus(this.device);
       // A device that ever ran leaves a retained status, which arrives at once: silence means
       // a wrong device id or prefix, or a device that never connected to this broker.
       clearTimeout(this.silenceTimer);
@@ -130,7 +147,9 @@ export class Viewer {
   onBrokerDown(why) {
     this.brokerUp = false;
     this.ui.setBroker(false);
-    if (!this.isPlaying()) this.ui.brokerDown(this.settings.broker, why, BROKER_RETRY_MS);
+    if (!this.isPlaying() && !this.rejoin.showing) {
+      this.ui.brokerDown(this.settings.broker, why, BROKER_RETRY_MS);
+    }
   }
 
   // ---------------------------------------------------------------- device status and offer
@@ -165,16 +184,29 @@ export class Viewer {
       console.warn(`rtcam: ignoring an offer from ${device}: ${problem}`);
       return;
     }
-    this.offer = json && { session: json.session, type: 'offer', sdp: json.sdp };
+    const offer = json && { session: json.session, type: 'offer', sdp: json.sdp };
+    if (offer && json.ice_servers) offer.ice_servers = copyIceServers(json.ice_servers);
+    if (offer && offer.session === this.offer?.session) {
+      // The same standby offer again: fresh TURN credentials (rtcam 0.5), or a broker reconnect.
+      this.offer.ice_servers = offer.ice_servers;
+    } else {
+      this.offer = offer;
+    }
     this.maybeAnswer();
   }
 
-  /** Answers the standby offer when idle, the device online, and any retry delay over. */
+  /**
+   * Answers the standby offer when idle, the device online, and any retry delay over (a
+   * re-join after a lost path does not wait for it).
+   */
   maybeAnswer() {
-    if (this.session || !this.device || !this.brokerUp) return;
+    if (this.session || !this.device || !this.brokerUp || this.checkingLink) return;
     if (this.status?.state !== 'online') return;
     if (!this.offer || this.usedSessions.has(this.offer.session)) {
-      if (this.status.viewers >= this.status.max_viewers) {
+      if (this.rejoin.showing) {
+        // Our old slot may still count until the device reads the hangup.
+        this.ui.reconnecting(this.device);
+      } else if (this.status.viewers >= this.status.max_viewers) {
         this.ui.full(this.device, this.status.max_viewers);
         this.state = 'full';
       } else if (this.state !== 'full' || !this.offer) {
@@ -182,7 +214,7 @@ export class Viewer {
       }
       return;
     }
-    if (this.retry.waiting()) return;
+    if (!this.rejoin.fast && this.retry.waiting()) return;
     this.answer(this.offer).catch((e) => this.fail(`could not answer: ${e.message || e}`));
   }
 
@@ -191,10 +223,18 @@ export class Viewer {
   async answer(offer) {
     this.usedSessions.add(offer.session);
     this.state = 'answering';
-    this.ui.connecting(this.device);
+    if (this.rejoin.showing) this.ui.reconnecting(this.device);
+    else this.ui.connecting(this.device);
+    // Only the first attempt after a lost path skips the back-off.
+    this.rejoin.answered();
     const session = new Session(
       offer,
-      { iceServers: this.settings.iceServers, micTrack: this.talkback.track },
+      {
+        // The page's own servers (config.json, ?ice=), then the device's (rtcam 0.5).
+        iceServers: [...this.settings.iceServers, ...(offer.ice_servers ?? [])],
+        iceTransportPolicy: this.settings.relay ? 'relay' : 'all',
+        micTrack: this.talkback.track,
+      },
       {
         candidate: (init) =>
           this.signaling.candidate(this.device, session.id, init ?? { candidate: '' }),
@@ -256,11 +296,24 @@ export class Viewer {
   onPeerState(session, state) {
     if (session !== this.session) return;
     if (state === 'connected') {
+      if (this.state !== 'playing') {
+        // A camera the device reports unavailable sends nothing: no news of the path.
+        const expected = () => this.status?.sources?.video !== 'unavailable';
+        this.rejoin.watchSession(session.pc, expected, {
+          // Paused video may be a moved network: find out now whether the broker link
+          // survived, so a re-join does not wait for that (Signaling.checkLink).
+          quiet: () => this.signaling.checkLink(),
+          lost: (why) => this.pathLost(session, why),
+        });
+      }
       this.state = 'playing';
       this.retry.reset();
       this.ui.hide();
       this.stampReader.start();
+    } else if (this.state === 'playing' && lostByState(state)) {
+      this.pathLost(session, state);
     } else if (state === 'failed') {
+      // A session that never played: no path at all, retried after the back-off.
       this.endSession('ice_failed', true);
       this.retry.fail();
       this.ui.iceFailed(this.device);
@@ -281,6 +334,7 @@ export class Viewer {
     if (!session) return;
     this.session = null;
     this.state = 'idle';
+    this.rejoin.unwatch();
     this.stampReader.stop();
     if (tellDevice && reason) this.signaling.hangup(this.device, session.id, reason, urgent);
     this.signaling.leaveSession(this.device, session.id);
@@ -302,6 +356,31 @@ export class Viewer {
     });
   }
 
+  // ---------------------------------------------------------------- lost paths
+
+  /**
+   * The playing session's path died (`why`: 'disconnected', 'failed' or 'no_media'): hang up
+   * at once, so the device frees the slot now rather than after its own ICE timeout, and
+   * answer the device's standby offer without the back-off. The hangup is QoS 1: should the
+   * broker connection have died with the path, it is sent again after the reconnect.
+   */
+  pathLost(session, why) {
+    if (session !== this.session || this.state !== 'playing' || this.stopped) return;
+    this.rejoin.lost(why);
+    console.info(`rtcam: path to ${this.device} lost (${why}); re-joining`);
+    this.endSession('path_lost', true);
+    this.ui.reconnecting(this.device);
+    // The broker connection may have died too: answer once it is known to work.
+    this.checkingLink = true;
+    this.signaling.checkLink().then((alive) => {
+      this.checkingLink = false;
+      if (this.stopped) return;
+      // Not alive: mqtt.js is reconnecting, and onBrokerUp's fresh status and offer answer.
+      if (alive) this.maybeAnswer();
+      else this.brokerUp = false;
+    });
+  }
+
   // ---------------------------------------------------------------- talkback and stats
 
   /** The Talk button. One press at a time: a second one while asking or opening is ignored. */
@@ -309,50 +388,23 @@ export class Viewer {
     if (this.stopped || this.talkBusy) return;
     this.talkBusy = true;
     try {
-      await this.switchTalk();
+      await switchTalk(this);
     } finally {
       this.talkBusy = false;
     }
   }
 
-  async switchTalk() {
-    if (this.talkback.live) {
-      await this.talkback.stop();
-      this.ui.setTalking(false);
-      return;
-    }
-    if (!this.device) {
-      this.ui.notice('Pick a camera first.');
-      return;
-    }
-    // The first Talk for this device and broker on this page load asks first (consent.js).
-    const key = consentKey(this.settings);
-    if (!this.consent.has(key)) {
-      const yes = await this.consent.ask(this.device, brokerHost(this.settings.broker));
-      if (this.stopped) return;
-      if (!yes) {
-        this.ui.notice(`Talkback is off: your microphone was not sent to ${this.device}.`);
-        return;
-      }
-      this.consent.grant(key);
-    }
-    const why = await this.talkback.start();
-    if (this.stopped) {
-      // Left or replaced while the browser asked for the microphone.
-      await this.talkback.stop();
-      return;
-    }
-    if (why) this.ui.notice(why);
-    else this.ui.setTalking(true);
-  }
-
   async sampleStats() {
-    if (!this.session || this.session.closed) return;
+    const session = this.session;
+    if (!session || session.closed) return;
+    let stats;
     try {
-      this.stats = await this.sampler.sample(this.session.pc);
+      stats = await this.sampler.sample(session.pc);
     } catch {
       return;
     }
+    if (session !== this.session) return; // ended meanwhile: not the live session's numbers
+    this.stats = stats;
     this.latency = this.latencies.summary();
     this.ui.setStats(
       formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats),

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { formatStats } from '../src/stats.js';
+import { StatsSampler, formatStats, inboundVideo, pairTypes, selectedPair } from '../src/stats.js';
 
 const sample = { width: 640, height: 480, fps: 30, kbps: 812, rttMs: 12.5, packetsLost: 3, audioPackets: 500 };
 
@@ -27,4 +27,64 @@ test("the device's target, this viewer's estimate and thinning are shown", () =>
   assert.match(whole, /you get +30\.0 fps$/m);
   const second = formatStats(sample, null, null, { ...device, layers: 'all', viewer_fps: 30, second_stream_kbps: 180 });
   assert.match(second, /you get +30\.0 fps \(a second stream for your link, 180 kbit\/s\)$/m);
+});
+
+/** A getStats() report (a Map by id) from a list of stats. */
+const reportOf = (...stats) => new Map(stats.map((s) => [s.id, s]));
+
+const candidates = [
+  { id: 'L1', type: 'local-candidate', candidateType: 'host' },
+  { id: 'L2', type: 'local-candidate', candidateType: 'relay' },
+  { id: 'R1', type: 'remote-candidate', candidateType: 'host' },
+  { id: 'R2', type: 'remote-candidate', candidateType: 'srflx' },
+];
+
+test("the path is the transport's selected pair's candidate types", () => {
+  const report = reportOf(
+    ...candidates,
+    { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', nominated: true, state: 'succeeded' },
+    { id: 'P2', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R2', nominated: true, state: 'succeeded', currentRoundTripTime: 0.05 },
+    { id: 'T', type: 'transport', selectedCandidatePairId: 'P2' },
+  );
+  assert.equal(selectedPair(report).id, 'P2');
+  assert.deepEqual(pairTypes(report), { local: 'relay', remote: 'srflx' });
+});
+
+test('without selectedCandidatePairId the nominated, succeeded pair is the path', () => {
+  const report = reportOf(
+    ...candidates,
+    { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', nominated: false, state: 'succeeded' },
+    { id: 'P2', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R1', nominated: true, state: 'succeeded' },
+    { id: 'T', type: 'transport' },
+  );
+  assert.deepEqual(pairTypes(report), { local: 'relay', remote: 'host' });
+  assert.equal(pairTypes(reportOf(...candidates)), null); // not connected yet
+});
+
+test('the sampler reports the path, the rtt of that pair, and the inbound video', async () => {
+  const report = reportOf(
+    ...candidates,
+    { id: 'P2', type: 'candidate-pair', localCandidateId: 'L2', remoteCandidateId: 'R2', currentRoundTripTime: 0.05 },
+    { id: 'T', type: 'transport', selectedCandidatePairId: 'P2' },
+    { id: 'V', type: 'inbound-rtp', kind: 'video', bytesReceived: 5000, framesDecoded: 12 },
+  );
+  const s = await new StatsSampler().sample({ getStats: async () => report });
+  assert.deepEqual(s.pair, { local: 'relay', remote: 'srflx' });
+  assert.equal(s.rttMs, 50);
+  assert.deepEqual(inboundVideo(report), { bytes: 5000, frames: 12 });
+  assert.equal(inboundVideo(reportOf(...candidates)), null);
+  assert.match(formatStats(s, null, null, null), /^path +via relay, camera srflx$/m);
+  assert.doesNotMatch(formatStats(sample, null, null, null), /path/);
+});
+
+test('a new session after a re-join shows no negative bitrate', async () => {
+  let bytes = 90_000;
+  const pc = {
+    getStats: async () => reportOf({ id: 'V', type: 'inbound-rtp', kind: 'video', bytesReceived: bytes }),
+  };
+  const sampler = new StatsSampler();
+  await sampler.sample(pc);
+  bytes = 1000;
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal((await sampler.sample(pc)).kbps, null);
 });

@@ -7,7 +7,9 @@ import {
   brokerHost,
   classifyTopic,
   consentKey,
+  copyIceServers,
   deviceName,
+  iceServersProblem,
   offerProblem,
   rootProblem,
   sessionMessageProblem,
@@ -107,6 +109,54 @@ test('an offer is used only when well-formed', () => {
     'a huge sdp': { ...good, sdp: `v=0\r\n${'a=x\r\n'.repeat(MAX_SDP_BYTES / 5)}` },
   };
   for (const [what, json] of Object.entries(bad)) assert.ok(offerProblem(json), what);
+});
+
+test("an offer's ice_servers (rtcam 0.5) must be RTCIceServer entries the page can use", () => {
+  const good = { session: '3f9c0e', type: 'offer', sdp: 'v=0\r\n' };
+  const servers = [
+    { urls: ['stun:198.19.0.1:3478'] },
+    { urls: ['turn:198.19.0.1:3478?transport=udp'], username: '1767225600:cam1', credential: 'c2VjcmV0' },
+  ];
+  assert.equal(offerProblem({ ...good, ice_servers: servers }), null);
+  assert.equal(offerProblem({ ...good, ice_servers: [] }), null);
+  assert.equal(offerProblem({ ...good, ice_servers: null }), null); // as absent
+  assert.equal(offerProblem({ ...good, ice_servers: [{ urls: 'turns:t.example.org:443?transport=tcp' }] }), null);
+  const bad = {
+    'not a list': { urls: ['stun:a'] },
+    'a string': 'stun:a',
+    'nine servers': Array(9).fill({ urls: ['stun:a'] }),
+    'a server that is a string': ['stun:a'],
+    'a server that is a list': [[{ urls: 'stun:a' }]],
+    'a server without urls': [{ username: 'u' }],
+    'empty urls': [{ urls: [] }],
+    'an empty url': [{ urls: '' }],
+    'nine urls': [{ urls: Array(9).fill('stun:a') }],
+    'a number url': [{ urls: [3478] }],
+    'an http url': [{ urls: ['https://example.org'] }],
+    'a url without its scheme': [{ urls: ['198.19.0.1:3478'] }],
+    'a url scheme in capitals': [{ urls: ['STUN:a'] }],
+    'a long url': [{ urls: [`turn:${'a'.repeat(508)}`] }],
+    'a numeric username': [{ urls: ['turn:a'], username: 1767225600 }],
+    'a null credential': [{ urls: ['turn:a'], username: 'u', credential: null }],
+    'a long credential': [{ urls: ['turn:a'], username: 'u', credential: 'c'.repeat(513) }],
+  };
+  for (const [what, list] of Object.entries(bad)) {
+    assert.match(offerProblem({ ...good, ice_servers: list }) ?? '', /ice_servers/, what);
+    assert.ok(iceServersProblem(list), what);
+  }
+  // The limits themselves are fine.
+  assert.equal(iceServersProblem(Array(8).fill({ urls: Array(8).fill(`turn:${'a'.repeat(507)}`) })), null);
+  assert.equal(iceServersProblem([{ urls: 'turn:a', username: 'u'.repeat(512), credential: 'c'.repeat(512) }]), null);
+});
+
+test('ICE servers are copied with only the RTCIceServer members the page uses', () => {
+  assert.deepEqual(
+    copyIceServers([
+      { urls: 'stun:a' },
+      { urls: ['turn:b'], username: 'u', credential: 'c', credentialType: 'oauth', extra: 1 },
+    ]),
+    [{ urls: ['stun:a'] }, { urls: ['turn:b'], username: 'u', credential: 'c' }],
+  );
 });
 
 test('a status needs a state; counts must be counts', () => {
