@@ -23,10 +23,11 @@ if [ "$mode" = test ]; then
   # GStreamer (videotestsrc, x264enc) is the real producer of the video-command tests;
   # qemu-system-arm boots the emulated board (tests/vm/: kmod's depmod/modprobe and cpio
   # build its initramfs); openssl makes the TLS tests' CA (deploy/broker-ca.sh) and
-  # libnss3-tools' certutil makes Chromium trust it.
+  # libnss3-tools' certutil makes Chromium trust it; coturn is the TURN/STUN server of the
+  # remote-viewing tests (tests/e2e/remote.rs), iputils-ping checks their topology.
   packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers
     nftables gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-ugly
-    qemu-system-arm kmod cpio openssl libnss3-tools)
+    qemu-system-arm kmod cpio openssl libnss3-tools coturn iputils-ping)
 fi
 
 missing=()
@@ -58,5 +59,6 @@ apt_install "${missing[@]}"
 # mosquitto's packaged service is not needed: tests start their own on free loopback ports.
 if [ "$mode" = test ] && command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  $sudo systemctl disable --now coturn >/dev/null 2>&1 || true
 fi
 if [ "$mode" = test ]; then check_node 20; else check_node 18; fi

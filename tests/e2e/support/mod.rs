@@ -3,11 +3,13 @@
 
 pub mod mosquitto;
 pub mod mqtt_client;
+pub mod nat;
 pub mod netns;
 pub mod process;
 pub mod secure_broker;
 pub mod series;
 pub mod shaped;
+pub mod turn;
 pub mod viewer;
 pub mod vm;
 

@@ -14,13 +14,13 @@ use webrtc::api::media_engine::MediaEngine;
 use webrtc::api::APIBuilder;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::interceptor::registry::Registry;
-use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::track::track_remote::TrackRemote;
 
+mod ice;
 mod jitter;
 mod media;
 mod options;
@@ -198,7 +198,7 @@ impl Viewer {
             .with_setting_engine(settings)
             .build();
         let pc = Arc::new(
-            api.new_peer_connection(RTCConfiguration::default())
+            api.new_peer_connection(ice::configuration(&offer, opts.relay_only))
                 .await
                 .map_err(|e| e.to_string())?,
         );
@@ -348,6 +348,11 @@ impl Viewer {
             mqtt: client,
             topics,
         })
+    }
+
+    /// The selected candidate pair: local type, remote type, remote address.
+    pub async fn selected_pair(&self) -> Option<(String, String, String)> {
+        ice::selected_pair(&self.pc).await
     }
 
     /// Waits until the peer connection is up.

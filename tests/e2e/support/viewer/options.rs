@@ -24,6 +24,8 @@ pub struct ViewerOptions {
     pub client_id_is_viewer_id: bool,
     /// MQTT over TLS with this client configuration (`mqtts://`); `None`: plain TCP.
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// Gather relayed (TURN) candidates only, from the offer's `ice_servers`.
+    pub relay_only: bool,
 }
 
 impl ViewerOptions {
@@ -41,6 +43,7 @@ impl ViewerOptions {
             credentials: None,
             client_id_is_viewer_id: false,
             tls: None,
+            relay_only: false,
         }
     }
 }
