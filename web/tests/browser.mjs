@@ -9,7 +9,7 @@
 //         secure also: --wrong-name-broker wss://… by a name the certificate does not list)
 //
 // Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1 with the reason.
-import { chromium } from 'playwright-core';
+import { launch, sleep, waitFor as poll } from './chromium.mjs';
 
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
@@ -32,8 +32,6 @@ function check(cond, why) {
   if (!cond) throw new Error(why);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function probe(page) {
   return page.evaluate(() => {
     const v = document.getElementById('video');
@@ -54,16 +52,7 @@ async function probe(page) {
   });
 }
 
-async function waitFor(page, what, pred, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await probe(page);
-    if (pred(last)) return last;
-    await sleep(250);
-  }
-  throw new Error(`${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
-}
+const waitFor = (page, what, pred, timeoutMs) => poll(probe, page, what, pred, timeoutMs);
 
 const playing = (s) => s.state === 'playing' && s.frames > 0;
 
@@ -224,24 +213,10 @@ async function checkMessagesAndFilePage(context, report) {
   await file.close();
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    // Offer plain host candidates (198.18.0.x in the test namespace), not mDNS names.
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launch([
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+]);
 const report = { scenario, url, browser: browser.version() };
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });

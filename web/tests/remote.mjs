@@ -8,14 +8,13 @@
 // the viewer's host to another network), and measures how long the page takes to play again
 // by itself. Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1.
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, sleep, waitFor as poll } from './chromium.mjs';
 
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 }
 const guard = setTimeout(() => fail('the remote browser test took longer than 120 s'), 120_000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function fail(why) {
   console.error(`remote browser test FAILED: ${why}`);
@@ -50,16 +49,7 @@ function probe(page) {
   });
 }
 
-async function waitFor(page, what, pred, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await probe(page);
-    if (pred(last)) return last;
-    await sleep(100);
-  }
-  throw new Error(`${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
-}
+const waitFor = (page, what, pred, timeoutMs) => poll(probe, page, what, pred, timeoutMs, 100);
 
 /** Frames decoded over `ms` (the element's counter), with the pair in use at the end. */
 async function measure(page, ms) {
@@ -69,21 +59,7 @@ async function measure(page, ms) {
   return { fps: ((b.frames - a.frames) * 1000) / ms, width: b.width, height: b.height, pair: b.pair };
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const browser = await launch();
 const report = { url: args.url, browser: browser.version() };
 try {
   const page = await (await browser.newContext()).newPage();

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: network namespace, real mosquitto, an
 //! in-process device and a webrtc-rs test viewer.
 
+pub mod host;
 pub mod mosquitto;
 pub mod mqtt_client;
 pub mod nat;

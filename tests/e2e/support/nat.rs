@@ -17,9 +17,9 @@
 //! only a relay gets through). There is no route between the two homes' LANs.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use super::process::Proc;
+use super::host::run;
+pub use super::host::Host;
 
 /// The internet side: the broker and coturn listen here.
 pub const INTERNET_IP: &str = "198.19.0.1";
@@ -34,58 +34,6 @@ pub enum Nat {
     Cone,
     /// A random port per flow: the mapping seen by a STUN server is useless to a peer.
     Symmetric,
-}
-
-fn run(what: &str, cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace held by a `sleep`; commands enter it with `nsenter`.
-pub struct Host {
-    holder: Proc,
-}
-
-impl Host {
-    fn new() -> Self {
-        let holder = Proc::spawn(
-            "namespace holder",
-            Command::new("unshare").args(["--net", "--", "sleep", "3600"]),
-        );
-        let pid = holder.pid();
-        let ours = std::fs::read_link("/proc/self/ns/net").ok();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == ours {
-            assert!(Instant::now() < deadline, "a namespace did not appear");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let host = Self { holder };
-        host.exec("ip link set lo up");
-        host
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.holder.pid()
-    }
-
-    /// A command that runs `program` in this namespace.
-    pub fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/proc/{}/ns/net", self.pid()))
-            .arg(program);
-        c
-    }
-
-    /// Runs a shell script here; panics if it fails.
-    pub fn exec(&self, script: &str) {
-        run(script, self.command("sh").args(["-c", script]));
-    }
 }
 
 /// Runs a shell script in the test's own namespace (the viewer's host).

@@ -13,9 +13,8 @@
 //! goes with the test).
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use super::process::Proc;
+use super::host::{run, Host};
 
 /// The device's address on the link.
 pub const DEVICE_IP: &str = "198.18.1.1";
@@ -23,70 +22,37 @@ pub const DEVICE_IP: &str = "198.18.1.1";
 pub const VIEWER_IPS: [&str; 3] = ["198.18.1.2", "198.18.1.3", "198.18.1.4"];
 
 pub struct DeviceNet {
-    holder: Proc,
-}
-
-fn run(what: &str, cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    host: Host,
 }
 
 impl DeviceNet {
     /// Creates the namespace and the link (call inside the test's own namespace).
     pub fn new() -> Self {
-        let holder = Proc::spawn(
-            "namespace holder",
-            Command::new("unshare").args(["--net", "--", "sleep", "3600"]),
-        );
-        let pid = holder.pid().to_string();
-        // unshare has exec'd sleep once the namespace differs from ours.
-        let ours = std::fs::read_link("/proc/self/ns/net").ok();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::fs::read_link(format!("/proc/{pid}/ns/net")).ok() == ours {
-            assert!(
-                Instant::now() < deadline,
-                "the device namespace did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let net = Self { holder };
+        let host = Host::new();
         let sh = |script: &str| run(script, Command::new("sh").args(["-c", script]));
         sh("ip link add rtv type veth peer name rtd");
-        sh(&format!("ip link set rtd netns {pid}"));
+        sh(&format!("ip link set rtd netns {}", host.pid()));
         for ip in VIEWER_IPS {
             sh(&format!("ip addr add {ip}/24 dev rtv"));
         }
         sh("ip link set rtv up");
+        let net = Self { host };
         net.exec(&format!(
-            "ip link set lo up; ip addr add {DEVICE_IP}/24 dev rtd; ip link set rtd up; \
+            "ip addr add {DEVICE_IP}/24 dev rtd; ip link set rtd up; \
              ip route add default via {} dev rtd",
             VIEWER_IPS[0]
         ));
         net
     }
 
-    fn nsenter(&self) -> Command {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/proc/{}/ns/net", self.holder.pid()));
-        c
-    }
-
     /// Runs a shell script in the device namespace; panics if it fails.
     pub fn exec(&self, script: &str) {
-        run(script, self.nsenter().args(["sh", "-c", script]));
+        self.host.exec(script);
     }
 
     /// A command that runs `program` in the device namespace.
     pub fn command(&self, program: &str) -> Command {
-        let mut c = self.nsenter();
-        c.arg(program);
-        c
+        self.host.command(program)
     }
 
     /// Caps the device → viewer direction at `kbit` kbit/s: a token bucket with a queue of
@@ -112,8 +78,8 @@ impl DeviceNet {
     /// What the qdiscs on the device's side did (sent, dropped, backlog), for the log.
     pub fn qdisc_stats(&self) -> String {
         let out = self
-            .nsenter()
-            .args(["tc", "-s", "qdisc", "show", "dev", "rtd"])
+            .command("tc")
+            .args(["-s", "qdisc", "show", "dev", "rtd"])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
