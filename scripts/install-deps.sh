@@ -24,10 +24,12 @@ if [ "$mode" = test ]; then
   # qemu-system-arm boots the emulated board (tests/vm/: kmod's depmod/modprobe and cpio
   # build its initramfs); openssl makes the TLS tests' CA (deploy/broker-ca.sh) and
   # libnss3-tools' certutil makes Chromium trust it; coturn is the TURN/STUN server of the
-  # remote-viewing tests (tests/e2e/remote.rs), iputils-ping checks their topology.
+  # remote-viewing tests (tests/e2e/remote.rs), iputils-ping checks their topology; Janus
+  # and its janus.js (libjs-janus-gateway) are the SFU of the publishing test.
   packages+=(mosquitto iproute2 util-linux chromium fonts-dejavu-core dpkg-dev init-system-helpers
     nftables gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-ugly
-    qemu-system-arm kmod cpio openssl libnss3-tools coturn iputils-ping)
+    qemu-system-arm kmod cpio openssl libnss3-tools coturn iputils-ping janus
+    libjs-janus-gateway python3)
 fi
 
 missing=()
@@ -60,5 +62,6 @@ apt_install "${missing[@]}"
 if [ "$mode" = test ] && command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
   $sudo systemctl disable --now coturn >/dev/null 2>&1 || true
+  $sudo systemctl disable --now janus >/dev/null 2>&1 || true
 fi
 if [ "$mode" = test ]; then check_node 20; else check_node 18; fi

@@ -51,6 +51,7 @@ pub mod http;
 pub mod log_budget;
 pub mod peer;
 pub mod probe;
+pub mod publish;
 pub mod signaling;
 pub mod systemd;
 pub mod talkback;

@@ -81,6 +81,18 @@ pub async fn print_status(config: &Config, wait: Duration) -> Result<bool, super
     Ok(match status {
         Some(s) => {
             println!("{s}");
+            // Where the device publishes (`[[publish]]`), in words.
+            for p in s["publish"].as_array().into_iter().flatten() {
+                let error = p["error"]
+                    .as_str()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                println!(
+                    "publishing to {}: {}{error}",
+                    p["target"].as_str().unwrap_or("?"),
+                    p["state"].as_str().unwrap_or("?")
+                );
+            }
             s["state"] == "online"
         }
         None => {

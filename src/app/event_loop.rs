@@ -14,6 +14,7 @@ use super::seams::{MediaControl, OfferMaker, Standby};
 use super::watchdog::{Watchdog, STALL_LIMIT};
 use crate::log_budget::LogBudget;
 use crate::peer::PeerEvent;
+use crate::publish::{PublishState, PublishUpdate};
 use crate::signaling::mqtt::MqttEvent;
 use crate::signaling::protocol::{self, Inbound};
 use crate::signaling::sdp;
@@ -45,6 +46,10 @@ pub(super) struct Daemon {
     broker_up: bool,
     /// Refused viewer messages are logged within a budget: anyone on the broker sends them.
     refused_log: LogBudget,
+    /// News from the media servers the device publishes to (`[[publish]]`).
+    publish_rx: Option<mpsc::Receiver<PublishUpdate>>,
+    /// Viewers whose connection is up, as the session machine last said.
+    pub(super) viewers_connected: usize,
 }
 
 /// Refused viewer messages logged per [`REFUSED_LOG_WINDOW`]; more are only counted.
@@ -75,6 +80,53 @@ impl Daemon {
             mqtt_alive: true,
             broker_up: false,
             refused_log: LogBudget::new(REFUSED_LOG_LINES, REFUSED_LOG_WINDOW),
+            publish_rx: None,
+            viewers_connected: 0,
+        }
+    }
+
+    /// Listens to the publishing targets' news (their status entries are in the outbox's
+    /// status template, in the same order).
+    pub fn with_publish(mut self, updates: mpsc::Receiver<PublishUpdate>) -> Self {
+        self.publish_rx = Some(updates);
+        self
+    }
+
+    /// Media servers that receive the stream now: they count as viewers for the encoders.
+    pub(super) fn publishing_live(&self) -> usize {
+        self.out
+            .status
+            .publish
+            .as_ref()
+            .map_or(0, |list| list.iter().filter(|p| p.state == "live").count())
+    }
+
+    /// A target's news: into the status (published again when it changed), and the encoders
+    /// run while it is live.
+    fn on_publish(&mut self, update: PublishUpdate) {
+        let Some(entry) = self
+            .out
+            .status
+            .publish
+            .as_mut()
+            .and_then(|list| list.get_mut(update.index))
+        else {
+            return;
+        };
+        let state = update.state.as_str().to_string();
+        if entry.state == state && entry.error == update.error {
+            return;
+        }
+        let was_live = entry.state == "live";
+        entry.state = state;
+        entry.error = update.error;
+        if update.state == PublishState::Live && !was_live {
+            self.media.request_keyframe();
+        }
+        self.media
+            .set_active_viewers(self.viewers_connected + self.publishing_live());
+        if self.broker_up {
+            self.out.publish_status();
         }
     }
 
@@ -154,6 +206,7 @@ impl Daemon {
                 },
                 Some(ev) = peer_rx.recv() => self.on_peer(ev),
                 Some(p) = prepared_rx.recv() => self.on_prepared(p),
+                Some(u) = next_update(&mut self.publish_rx) => self.on_publish(u),
                 _ = sleep => {
                     let actions = self.machine.handle_timeout(Instant::now());
                     self.execute(actions);
@@ -330,5 +383,13 @@ impl Daemon {
                 });
             }
         }
+    }
+}
+
+/// The next publishing news, or never when nothing is published.
+async fn next_update(rx: &mut Option<mpsc::Receiver<PublishUpdate>>) -> Option<PublishUpdate> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

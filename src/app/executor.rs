@@ -77,7 +77,11 @@ impl Daemon {
                 self.notify_status();
             }
             Action::PublishOffline => self.out.offline(),
-            Action::SetActiveViewers { connected } => self.media.set_active_viewers(connected),
+            Action::SetActiveViewers { connected } => {
+                self.viewers_connected = connected;
+                let live = self.publishing_live();
+                self.media.set_active_viewers(connected + live);
+            }
             Action::RequestKeyframe => self.media.request_keyframe(),
         }
     }

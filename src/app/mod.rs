@@ -39,6 +39,7 @@ use crate::encode::EncodeError;
 use crate::fanout::rate::{Limits, RateControl};
 use crate::fanout::{AudioInput, Fanout};
 use crate::peer::{PeerError, PeerFactory, ViewerAudio, PEER_EVENT_QUEUE};
+use crate::publish::{self, PublishUpdate};
 use crate::signaling::mqtt::{self, MqttError};
 use crate::signaling::protocol::{self, Topics};
 use crate::signaling::session::{SessionSettings, Sessions};
@@ -74,6 +75,56 @@ const MQTT_CLOSE_WAIT: Duration = Duration::from_millis(800);
 
 /// Standby offers finished by their tasks, waiting for the event loop.
 const PREPARED_QUEUE: usize = 16;
+
+/// News from the publishing targets, waiting for the event loop.
+const PUBLISH_QUEUE: usize = 16;
+/// How long a stop waits for the media servers to hear that the device leaves.
+const PUBLISH_LEAVE_WAIT: Duration = Duration::from_millis(600);
+
+/// Starts publishing to every enabled `[[publish]]` target, each with a peer factory of its
+/// own on the shared tracks; returns their tasks.
+fn start_publishing(
+    config: &Config,
+    device_id: &str,
+    fanout: &Fanout,
+    updates: mpsc::Sender<PublishUpdate>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
+    let mut tasks = Vec::new();
+    for (index, target) in config.publish.iter().filter(|t| t.enabled).enumerate() {
+        let (events_tx, events) = mpsc::channel(PEER_EVENT_QUEUE);
+        let factory = PeerFactory::new(
+            &config.webrtc,
+            device_id,
+            fanout.video.clone(),
+            fanout.audio_track.clone(),
+            events_tx,
+            None,
+        )?;
+        info!(target = %target.describe(), "publishing to a media server");
+        let target = publish::Target {
+            index,
+            display: if target.display.is_empty() {
+                device_id.to_string()
+            } else {
+                target.display.clone()
+            },
+            config: target.clone(),
+            factory,
+            events,
+            updates: updates.clone(),
+        };
+        tasks.push(tokio::spawn(publish::run(target, stop.clone())));
+    }
+    Ok(tasks)
+}
+
+/// Waits for every task (their own failures are theirs to log).
+async fn futures_join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}
 
 /// Runs the daemon until `shutdown` resolves, then goes offline cleanly.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
@@ -170,7 +221,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         &fanout,
         talkback.as_ref().map(|t| t.stats.clone()),
     ));
-    let mut daemon = Daemon::new(machine, factory, media, outbox, prepared_tx, peer_tx);
+    let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
+    let publishers = start_publishing(
+        &config,
+        &device_id,
+        &fanout,
+        publish_tx,
+        &stop_tx.subscribe(),
+    )?;
+    let mut daemon =
+        Daemon::new(machine, factory, media, outbox, prepared_tx, peer_tx).with_publish(publish_rx);
     daemon
         .event_loop(mqtt_rx, peer_rx, prepared_rx, shutdown)
         .await;
@@ -192,7 +252,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         );
         mqtt_task.abort();
     }
-    // Peers close on their own tasks; give them a moment to send their DTLS close.
+    // Peers close on their own tasks; give them a moment to send their DTLS close. Media
+    // servers are told we leave, within a bound (their sessions time out anyway).
+    let leaving = futures_join_all(publishers);
+    let _ = tokio::time::timeout(PUBLISH_LEAVE_WAIT, leaving).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(daemon);
     fanout.stop();

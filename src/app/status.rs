@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::fanout::FanoutStats;
-use crate::signaling::protocol::{AudioInfo, SourcesState, Status, VideoInfo};
+use crate::signaling::protocol::{AudioInfo, PublishInfo, SourcesState, Status, VideoInfo};
 use crate::talkback::TalkbackStats;
 
 /// The online status before any viewer: codecs and sizes from the config.
@@ -30,6 +30,17 @@ pub fn template(config: &Config, talkback: bool) -> Status {
         talkback: talkback.then(|| "ok".to_string()),
         video_keyframes: None,
     });
+    let targets: Vec<PublishInfo> = config
+        .publish
+        .iter()
+        .filter(|t| t.enabled)
+        .map(|t| PublishInfo {
+            target: t.describe(),
+            state: "connecting".into(),
+            error: None,
+        })
+        .collect();
+    status.publish = (!targets.is_empty()).then_some(targets);
     status
 }
 

@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 
 mod broker_url;
 pub mod ice;
+mod publish;
 pub mod secrets;
 mod sections;
 mod validate;
 
 pub use broker_url::{browser_broker_url, BrokerUrl, DEFAULT_BROWSER_BROKER_URL};
 pub use ice::ResolvedIceServer;
+pub use publish::{PublishConfig, PublishKind};
 pub use sections::*;
 
 /// The annotated default configuration, printed by `rtcam print-config`.
@@ -69,6 +71,8 @@ pub struct Config {
     pub webrtc: WebrtcConfig,
     /// The built-in web server for the viewer page.
     pub http: HttpConfig,
+    /// Media servers to publish to (`[[publish]]`, none by default).
+    pub publish: Vec<PublishConfig>,
 }
 
 impl Config {

@@ -58,6 +58,11 @@ pub fn resolve(config: &mut Config, credentials: Option<&Path>) -> Result<(), Co
             }
         }
     }
+    for target in &mut config.publish {
+        if !target.token_file.is_empty() {
+            target.token = read("publish.token_file", &target.token_file, credentials)?;
+        }
+    }
     Ok(())
 }
 

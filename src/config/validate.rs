@@ -209,6 +209,9 @@ impl Config {
                 ));
             }
         }
+        for target in &self.publish {
+            target.validate()?;
+        }
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ mod oversized_messages;
 mod page_server_under_load;
 mod passthrough_h264;
 mod pli_flood;
+mod publish_janus;
 mod remote;
 mod soak;
 mod stop_fast;

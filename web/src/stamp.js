@@ -81,15 +81,10 @@ export class StampReader {
     const w = this.video.videoWidth;
     const h = this.video.videoHeight;
     if (!w || !h) return;
-    // The stamp rows are 16 px high at the source size, which is the video's intrinsic size:
-    // read the strip 1:1 so the blocks stay crisp.
-    if (this.canvas.width !== w || this.canvas.height !== ROWS * BLOCK_HEIGHT) {
-      this.canvas.width = w;
-      this.canvas.height = ROWS * BLOCK_HEIGHT;
-    }
-    this.ctx.drawImage(this.video, 0, 0, w, ROWS * BLOCK_HEIGHT, 0, 0, w, ROWS * BLOCK_HEIGHT);
-    const pixels = this.ctx.getImageData(0, 0, w, ROWS * BLOCK_HEIGHT).data;
-    const stamp = decodeStamp(pixels, w, ROWS * BLOCK_HEIGHT);
+    // The stamp rows are 16 px high at the source size, which is usually the video's
+    // intrinsic size: read the strip 1:1 so the blocks stay crisp. A device short of
+    // bandwidth may send half-size pictures (its second stream): then the rows are 8 px.
+    const stamp = this.decodeStrip(w, ROWS * BLOCK_HEIGHT) ?? this.decodeStrip(w, (ROWS * BLOCK_HEIGHT) / 2);
     if (stamp) {
       // `expectedDisplayTime` is when the compositor shows the frame (performance clock).
       const shownAt = meta?.expectedDisplayTime
@@ -97,5 +92,15 @@ export class StampReader {
         : Date.now();
       this.onStamp({ ...stamp, latencyMs: shownAt - stamp.unixMs });
     }
+  }
+
+  /** The stamp in the top `strip` rows of a `w`-wide picture, or null. */
+  decodeStrip(w, strip) {
+    if (this.canvas.width !== w || this.canvas.height !== strip) {
+      this.canvas.width = w;
+      this.canvas.height = strip;
+    }
+    this.ctx.drawImage(this.video, 0, 0, w, strip, 0, 0, w, strip);
+    return decodeStamp(this.ctx.getImageData(0, 0, w, strip).data, w, strip);
   }
 }

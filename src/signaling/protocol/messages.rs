@@ -28,6 +28,22 @@ pub struct Status {
     /// The video bitrate and each viewer's estimate (added in rtcam 0.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<super::RateInfo>,
+    /// The media servers the device publishes to, and whether it is live there (added in
+    /// rtcam 0.5; absent when none is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Vec<PublishInfo>>,
+}
+
+/// One entry of the status' `publish`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishInfo {
+    /// Where: `janus http://host:8088/janus room 1234`.
+    pub target: String,
+    /// `"connecting"`, `"live"` or `"retrying"`.
+    pub state: String,
+    /// Why the last attempt failed, while retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The `sources` object of the status: `"ok"` or `"unavailable"` per kind (`audio` is
@@ -82,6 +98,7 @@ impl Status {
             talkback: Some(false),
             sources: None,
             rate: None,
+            publish: None,
         }
     }
 
@@ -97,6 +114,7 @@ impl Status {
             talkback: None,
             sources: None,
             rate: None,
+            publish: None,
         }
     }
 }

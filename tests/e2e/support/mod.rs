@@ -2,6 +2,7 @@
 //! in-process device and a webrtc-rs test viewer.
 
 pub mod host;
+pub mod janus;
 pub mod mosquitto;
 pub mod mqtt_client;
 pub mod nat;
