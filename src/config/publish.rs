@@ -1,5 +1,6 @@
 //! `[[publish]]`: media servers (SFUs) the device publishes its one encode to, so that many
-//! can watch through them: Janus's VideoRoom over its HTTP API. Several may be listed.
+//! can watch through them: Janus's VideoRoom over its HTTP API, or any WHIP endpoint.
+//! Several may be listed.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,9 @@ pub enum PublishKind {
     /// `http://janus.lan:8088/janus`).
     #[default]
     Janus,
+    /// A WHIP endpoint (RFC 9725; `url`: the endpoint, e.g. mediamtx's
+    /// `http://host:8889/cam/whip`).
+    Whip,
 }
 
 /// One `[[publish]]` table.
@@ -31,7 +35,7 @@ pub struct PublishConfig {
     /// Janus: the name subscribers see. Default: the device id.
     pub display: String,
     /// A file (or a systemd credential's name) holding the server's secret: Janus's API
-    /// secret (`apisecret`). Default none.
+    /// secret (`apisecret`), WHIP's bearer token. Default none.
     pub token_file: String,
     /// The secret read from `token_file` (never in the file itself).
     #[serde(skip)]
@@ -57,6 +61,7 @@ impl PublishConfig {
     pub fn describe(&self) -> String {
         match self.kind {
             PublishKind::Janus => format!("janus {} room {}", self.url, self.room),
+            PublishKind::Whip => format!("whip {}", self.url),
         }
     }
 
@@ -70,14 +75,10 @@ impl PublishConfig {
                 ),
             )
         })?;
-        if url.scheme() != "http" {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid(
                 "publish.url",
-                format!(
-                    "{:?}: Janus's HTTP API, http:// (https:// is not supported yet: keep \
-                     Janus on the LAN or behind a VPN)",
-                    self.url
-                ),
+                format!("{:?}: the server's API is http:// or https://", self.url),
             ));
         }
         if self.kind == PublishKind::Janus && self.room == 0 {
@@ -119,5 +120,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(ws.contains("http://"), "{ws}");
+        let whip = Config::parse(
+            "[[publish]]\nkind = \"whip\"\nurl = \"https://live.example/cam/whip\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            whip.publish[0].describe(),
+            "whip https://live.example/cam/whip"
+        );
     }
 }

@@ -29,7 +29,7 @@ use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
 
-use crate::config::{IceServer, WebrtcConfig};
+use crate::config::{IceServer, ResolvedIceServer, WebrtcConfig};
 use crate::fanout::codecs;
 use crate::fanout::track::{VideoTracks, ViewerTrack};
 
@@ -114,12 +114,14 @@ fn step<'a>(session: &'a str, step: &'static str) -> impl FnOnce(webrtc::Error) 
 impl PeerFactory {
     /// The configuration of `session`'s peer: its ICE servers with credentials valid from
     /// now, derived ones for a user name of its own (`{device}.{session}`).
-    fn rtc_config(&self, session: &str) -> RTCConfiguration {
-        let servers = crate::config::ice::resolve_all(
+    /// `extra`: servers a media server named for this peer (WHIP's `Link` headers).
+    fn rtc_config(&self, session: &str, extra: &[ResolvedIceServer]) -> RTCConfiguration {
+        let mut servers = crate::config::ice::resolve_all(
             &self.ice_servers,
             &crate::config::ice::session_user(&self.ice_user, session, "device"),
             crate::config::ice::unix_now(),
         );
+        servers.extend(extra.iter().cloned());
         RTCConfiguration {
             ice_servers: servers
                 .into_iter()

@@ -9,15 +9,25 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use super::remote::read_remote_track;
 use super::rtcp::{drain_rtcp, read_video_rtcp};
 use super::{step, Peer, PeerError, PeerEvent, PeerFactory};
+use crate::config::ResolvedIceServer;
 
 impl PeerFactory {
     /// Creates a peer connection with the tracks, creates the offer, sets it
     /// as local description and waits (bounded) for ICE gathering so the returned SDP carries
     /// the candidates. Later candidates arrive as [`PeerEvent::LocalCandidate`].
     pub async fn create_offer(&self, session: &str) -> Result<(Peer, String), PeerError> {
+        self.create_offer_with(session, &[]).await
+    }
+
+    /// [`PeerFactory::create_offer`] with more ICE servers than configured (a media server's).
+    pub async fn create_offer_with(
+        &self,
+        session: &str,
+        extra_ice: &[ResolvedIceServer],
+    ) -> Result<(Peer, String), PeerError> {
         let pc = Arc::new(
             self.api
-                .new_peer_connection(self.rtc_config(session))
+                .new_peer_connection(self.rtc_config(session, extra_ice))
                 .await
                 .map_err(step(session, "new peer connection"))?,
         );

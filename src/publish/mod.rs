@@ -6,6 +6,7 @@
 
 mod http;
 pub mod janus;
+pub mod whip;
 
 use tokio::sync::{mpsc, watch};
 
@@ -84,5 +85,6 @@ impl Target {
 pub async fn run(target: Target, stop: watch::Receiver<bool>) {
     match target.config.kind {
         PublishKind::Janus => janus::run(target, stop).await,
+        PublishKind::Whip => whip::run(target, stop).await,
     }
 }

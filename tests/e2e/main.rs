@@ -23,6 +23,7 @@ mod page_server_under_load;
 mod passthrough_h264;
 mod pli_flood;
 mod publish_janus;
+mod publish_whip;
 mod remote;
 mod soak;
 mod stop_fast;

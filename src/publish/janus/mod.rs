@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
-use super::http::JsonHttp;
+use super::http;
 use super::{PublishError, PublishState, Target};
 use crate::backoff::Backoff;
 use crate::peer::{Peer, PeerEvent};
@@ -37,7 +37,6 @@ enum Ended {
 
 /// A Janus session's requests: the URLs, the secret and transaction ids.
 struct Api {
-    http: JsonHttp,
     base: String,
     secret: String,
     next: u64,
@@ -57,7 +56,7 @@ impl Api {
     ) -> Result<Reply, PublishError> {
         let t = self.transaction();
         let body = make(&t, &self.secret);
-        let reply = api::parse(&self.http.post(url, &body, REQUEST_TIMEOUT).await?);
+        let reply = api::parse(&http::post_json(url, &body, REQUEST_TIMEOUT).await?);
         match reply {
             Reply::Error { code, reason } => Err(PublishError::Janus { code, reason }),
             other => Ok(other),
@@ -112,7 +111,6 @@ async fn publish_once(
     backoff: &mut Backoff,
 ) -> Ended {
     let mut janus = Api {
-        http: JsonHttp::default(),
         base: target.config.url.trim_end_matches('/').to_string(),
         secret: target.config.token.clone(),
         next: 0,
@@ -124,11 +122,7 @@ async fn publish_once(
     };
     let session_url = format!("{base}/{janus_session}");
     let (polled_tx, polled) = mpsc::channel(32);
-    let poller = tokio::spawn(long_poll(
-        janus.http.clone(),
-        session_url.clone(),
-        polled_tx,
-    ));
+    let poller = tokio::spawn(long_poll(session_url.clone(), polled_tx));
     let mut peer = None;
     let ended = match publish_in(
         target,
@@ -264,16 +258,12 @@ async fn publish_in(
 
 /// Janus's long poll for `session_url`, forwarded as replies; ends after the first failure
 /// (which it forwards: Janus restarted, or is gone).
-async fn long_poll(
-    http: JsonHttp,
-    session_url: String,
-    out: mpsc::Sender<Result<Reply, PublishError>>,
-) {
+async fn long_poll(session_url: String, out: mpsc::Sender<Result<Reply, PublishError>>) {
     let mut rid = 0u64;
     loop {
         rid += 1;
         let url = format!("{session_url}?maxev=10&rid={rid}");
-        match http.get(&url, POLL_TIMEOUT).await {
+        match http::get_json(&url, POLL_TIMEOUT).await {
             Ok(v) => {
                 for reply in api::events(&v) {
                     if out.send(Ok(reply)).await.is_err() {

@@ -11,9 +11,11 @@ pub mod process;
 pub mod secure_broker;
 pub mod series;
 pub mod shaped;
+pub mod slow_stun;
 pub mod turn;
 pub mod viewer;
 pub mod vm;
+pub mod whip_endpoint;
 
 use std::net::{SocketAddr, TcpListener};
 

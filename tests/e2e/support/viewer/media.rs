@@ -16,7 +16,7 @@ use super::jitter::{Jitter, Out};
 use super::{unix_ms, Decoded, Seen};
 
 /// Sends a tone as 20 ms Opus packets, in real time, for at most 60 s.
-pub(super) async fn talk(
+pub async fn talk(
     track: Arc<webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample>,
     hz: f32,
 ) {
@@ -59,7 +59,7 @@ async fn pli(pc: &RTCPeerConnection, ssrc: u32) {
 /// Reads the device's video like a browser: in order through a jitter buffer that waits for
 /// retransmissions, dropping pictures after a loss until an IDR it asks for with a PLI (again
 /// every second while it waits).
-pub(super) async fn read_video(
+pub async fn read_video(
     track: Arc<TrackRemote>,
     seen: Arc<Mutex<Seen>>,
     pc: Arc<RTCPeerConnection>,
@@ -170,7 +170,7 @@ fn decode(
     true
 }
 
-pub(super) async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
+pub async fn read_audio(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
     while let Ok(Ok((pkt, _))) =
         tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
     {

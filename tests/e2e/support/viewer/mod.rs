@@ -29,7 +29,7 @@ mod retry;
 mod topics;
 
 pub use super::mqtt_client::TestMqtt;
-use media::{read_audio, read_video, talk};
+pub use media::{read_audio, read_video, talk};
 pub use options::ViewerOptions;
 pub use report::{window_report, WindowReport};
 use topics::{FromDevice, SessionTopics};
