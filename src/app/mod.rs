@@ -100,7 +100,8 @@ fn start_publishing(
             fanout.audio_track.clone(),
             events_tx,
             None,
-        )?;
+        )?
+        .send_only();
         info!(target = %target.describe(), "publishing to a media server");
         let target = publish::Target {
             index,

@@ -93,6 +93,8 @@ pub struct PeerFactory {
     events: mpsc::Sender<PeerEvent>,
     gather_timeout: Duration,
     talkback: Option<Arc<dyn ViewerAudio>>,
+    /// Offers that only send (a media server's), not send and receive (a viewer's).
+    send_only: bool,
 }
 
 /// One viewer's peer connection.
@@ -133,6 +135,12 @@ impl PeerFactory {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    /// Makes send-only offers (for a media server: nothing comes back but RTCP).
+    pub fn send_only(mut self) -> Self {
+        self.send_only = true;
+        self
     }
 
     /// Builds the WebRTC API once (codecs, interceptors, ICE settings).
@@ -191,6 +199,7 @@ impl PeerFactory {
             events,
             gather_timeout: Duration::from_millis(config.ice_gather_timeout_ms),
             talkback,
+            send_only: false,
         })
     }
 }

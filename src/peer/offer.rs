@@ -5,6 +5,11 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp_transceiver::rtp_sender::RTCRtpSender;
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::RTCRtpTransceiverInit;
+use webrtc::track::track_local::TrackLocal;
 
 use super::remote::read_remote_track;
 use super::rtcp::{drain_rtcp, read_video_rtcp};
@@ -53,14 +58,14 @@ impl PeerFactory {
         // one packetizer, and the shared audio track.
         let video = self.video.track_for(session);
         peer.video = Some(video.clone());
-        let sender = pc
-            .add_track(video.clone())
+        let sender = self
+            .add_sending(&pc, video.clone())
             .await
             .map_err(step(session, "add video track"))?;
         tokio::spawn(read_video_rtcp(sender, video, session.to_string()));
         if let Some(audio) = &self.audio {
-            let sender = pc
-                .add_track(audio.clone())
+            let sender = self
+                .add_sending(&pc, audio.clone())
                 .await
                 .map_err(step(session, "add audio track"))?;
             tokio::spawn(drain_rtcp(sender));
@@ -137,5 +142,23 @@ impl PeerFactory {
                 source: webrtc::Error::ErrNoRemoteDescription,
             })?;
         Ok(local.sdp)
+    }
+
+    /// Adds `track`: send and receive for viewers (their talkback rides on the audio
+    /// m-line), send only for a media server (WHIP wants a send-only offer).
+    async fn add_sending(
+        &self,
+        pc: &RTCPeerConnection,
+        track: Arc<dyn TrackLocal + Send + Sync>,
+    ) -> Result<Arc<RTCRtpSender>, webrtc::Error> {
+        if !self.send_only {
+            return pc.add_track(track).await;
+        }
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            send_encodings: Vec::new(),
+        };
+        let transceiver = pc.add_transceiver_from_track(track, Some(init)).await?;
+        Ok(transceiver.sender().await)
     }
 }

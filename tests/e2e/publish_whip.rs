@@ -41,7 +41,7 @@ fn whip_client_follows_rfc_9725_and_publishes_again() {
     rt.block_on(async {
         // 198.18.0.1: the test namespace's routable address (webrtc-rs skips loopback).
         let stun = support::slow_stun::start("198.18.0.1", Duration::from_millis(400)).await;
-        let ep = Endpoint::start("198.18.0.1", &stun, TOKEN, 1).await;
+        let ep = Endpoint::start("198.18.0.1", &stun, TOKEN, &[404, 503]).await;
         std::fs::write(dir.join("whip-token"), format!("{TOKEN}\n")).unwrap();
         let config = dir.join("device.toml");
         std::fs::write(
@@ -115,6 +115,10 @@ fn whip_client_follows_rfc_9725_and_publishes_again() {
         assert_eq!(post.headers["content-type"], "application/sdp");
         assert_eq!(post.headers["authorization"], format!("Bearer {TOKEN}"));
         assert!(post.body.starts_with("v=0"), "the offer");
+        assert!(
+            post.body.contains("a=sendonly") && !post.body.contains("a=sendrecv"),
+            "a send-only offer"
+        );
         assert!(
             !post.body.contains("typ srflx"),
             "the slow STUN's candidate is not in the offer"

@@ -5,7 +5,8 @@
 //! - `/whip/start`: OPTIONS names a STUN server in a `Link` header; POST redirects (307) to
 //!   `/whip/endpoint`;
 //! - `/whip/endpoint`: POST `application/sdp` with the bearer token → `201 Created`, the
-//!   answer, a relative `Location: session/{id}` and an `ETag`; `503` while `fail_posts` > 0;
+//!   answer, a relative `Location: session/{id}` and an `ETag`, after refusing the first
+//!   POSTs with the statuses in `fail_posts`;
 //! - `/whip/session/{id}`: PATCH `application/trickle-ice-sdpfrag` with a matching
 //!   `If-Match` → 204 (candidates applied), wrong tag → 412, unknown session → 404; DELETE.
 
@@ -40,8 +41,8 @@ pub struct Logged {
 #[derive(Default)]
 pub struct State {
     pub log: Vec<Logged>,
-    /// POSTs to refuse with 503 before accepting one.
-    pub fail_posts: usize,
+    /// Statuses to refuse the next POSTs with (404, 503…) before accepting one.
+    pub fail_posts: Vec<u16>,
     /// The STUN server named in OPTIONS' `Link`.
     pub stun: String,
     pub token: String,
@@ -57,11 +58,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub async fn start(ip: &str, stun: &str, token: &str, fail_posts: usize) -> Self {
+    pub async fn start(ip: &str, stun: &str, token: &str, fail_posts: &[u16]) -> Self {
         let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
-            fail_posts,
+            fail_posts: fail_posts.to_vec(),
             stun: stun.into(),
             token: token.into(),
             ..State::default()
@@ -170,9 +171,9 @@ async fn route(
         ("POST", "/whip/endpoint") => {
             {
                 let mut s = state.lock().unwrap();
-                if s.fail_posts > 0 {
-                    s.fail_posts -= 1;
-                    return reply(StatusCode::SERVICE_UNAVAILABLE, &[], "busy".into());
+                if !s.fail_posts.is_empty() {
+                    let status = StatusCode::from_u16(s.fail_posts.remove(0)).unwrap();
+                    return reply(status, &[], "not now".into());
                 }
             }
             if header("content-type") != "application/sdp" || !body.starts_with("v=0") {
