@@ -1,5 +1,6 @@
 // What the Chromium scenarios share (browser.mjs, remote.mjs): Debian's Chromium as CI can run
 // it (never a downloaded browser), and polling a page until something holds, bounded in time.
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -38,4 +39,13 @@ export async function waitFor(probe, page, what, pred, timeoutMs, everyMs = 250)
     await sleep(everyMs);
   }
   throw new Error(`${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
+}
+
+/** Waits until the file `path` exists (the test's signal that it did its part). */
+export async function waitForFile(path, what, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s`);
+    await sleep(20);
+  }
 }

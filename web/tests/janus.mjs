@@ -7,8 +7,7 @@
 // rate over S seconds and prints "MEASURED" (the test reads the device's CPU meanwhile). With
 // --restart-file it then prints "RESTART", waits for that file (the test restarted Janus) and
 // measures how long until every page decodes new frames again. One "REPORT {json}" line.
-import { existsSync } from 'node:fs';
-import { launch, sleep, waitFor as poll } from './chromium.mjs';
+import { launch, sleep, waitFor as poll, waitForFile } from './chromium.mjs';
 
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
@@ -57,11 +56,7 @@ try {
 
   if (args['restart-file']) {
     console.log('RESTART');
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(args['restart-file'])) {
-      if (Date.now() > deadline) throw new Error('Janus was not restarted within 30 s');
-      await sleep(20);
-    }
+    await waitForFile(args['restart-file'], 'Janus was restarted', 30_000);
     const restarted = Date.now();
     const before = await Promise.all(list.map(probe));
     for (const [i, page] of list.entries()) {

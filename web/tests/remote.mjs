@@ -7,8 +7,7 @@
 // --switch-file it then prints "SWITCH" and waits for that file to appear (the test has moved
 // the viewer's host to another network), and measures how long the page takes to play again
 // by itself. Prints one JSON report line prefixed with "REPORT " and exits 0, or exits 1.
-import { existsSync } from 'node:fs';
-import { launch, sleep, waitFor as poll } from './chromium.mjs';
+import { launch, sleep, waitFor as poll, waitForFile } from './chromium.mjs';
 
 const args = {};
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
@@ -77,11 +76,7 @@ try {
   if (args['switch-file']) {
     const before = await probe(page);
     console.log('SWITCH');
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(args['switch-file'])) {
-      if (Date.now() > deadline) throw new Error('the test did not switch networks within 20 s');
-      await sleep(20);
-    }
+    await waitForFile(args['switch-file'], 'the test switched networks', 20_000);
     const switched = Date.now();
     // Playing again: a new session, and pictures decoded in it.
     const again = await waitFor(

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use super::http;
-use super::{PublishError, PublishState, Target};
+use super::{PeerNews, PublishError, Target};
 use crate::backoff::Backoff;
-use crate::peer::{Peer, PeerEvent};
+use crate::peer::Peer;
 use api::Reply;
 
 /// One request's time limit, and the long poll's (Janus answers an idle poll after 30 s).
@@ -28,12 +28,6 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(25);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the media connection has to come up once the answer is applied.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Why one attempt ended: rtcam stops, or it failed (publish again after the back-off).
-enum Ended {
-    Stopped,
-    Failed(PublishError),
-}
 
 /// A Janus session's requests: the URLs, the secret and transaction ids.
 struct Api {
@@ -76,55 +70,25 @@ impl Api {
     }
 }
 
-/// Publishes `target` until `stop` says so.
-pub async fn run(mut target: Target, mut stop: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut attempt = 0u64;
-    loop {
-        attempt += 1;
-        let session = format!("publish-{}-{attempt}", target.index);
-        target.report(PublishState::Connecting, None);
-        match publish_once(&mut target, &session, &mut stop, &mut backoff).await {
-            Ended::Stopped => return,
-            Ended::Failed(e) => {
-                let wait = backoff.failed();
-                warn!(
-                    target = %target.config.describe(),
-                    error = %e,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "publishing failed; publishing again"
-                );
-                target.report(PublishState::Retrying, Some(e.to_string()));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
-    }
-}
-
-async fn publish_once(
+/// One attempt: publishes until `stop` (`Ok`) or a failure, then tears everything down.
+pub(super) async fn publish_once(
     target: &mut Target,
     session: &str,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
-) -> Ended {
+) -> Result<(), PublishError> {
     let mut janus = Api {
         base: target.config.url.trim_end_matches('/').to_string(),
         secret: target.config.token.clone(),
         next: 0,
     };
     let base = janus.base.clone();
-    let janus_session = match janus.create(&base, api::create).await {
-        Ok(id) => id,
-        Err(e) => return Ended::Failed(e),
-    };
+    let janus_session = janus.create(&base, api::create).await?;
     let session_url = format!("{base}/{janus_session}");
     let (polled_tx, polled) = mpsc::channel(32);
     let poller = tokio::spawn(long_poll(session_url.clone(), polled_tx));
     let mut peer = None;
-    let ended = match publish_in(
+    let ended = publish_in(
         target,
         &mut janus,
         &session_url,
@@ -134,11 +98,7 @@ async fn publish_once(
         stop,
         backoff,
     )
-    .await
-    {
-        Ok(()) => Ended::Stopped,
-        Err(e) => Ended::Failed(e),
-    };
+    .await;
     poller.abort();
     if let Some(peer) = peer {
         peer.close().await;
@@ -237,20 +197,10 @@ async fn publish_in(
                 Some(Err(e)) => return Err(e),
                 None => return Err(PublishError::Unexpected("the long poll ended".into())),
             },
-            ev = target.events.recv() => match ev {
-                Some(PeerEvent::Connected { session: s }) if s == session => {
-                    live = true;
-                    backoff.succeeded();
-                    info!(target = %target.config.describe(), %session, "published: live");
-                    target.report(PublishState::Live, None);
-                }
-                Some(PeerEvent::Ended { session: s, reason }) if s == session => {
-                    return Err(PublishError::Unexpected(format!(
-                        "the media connection ended: {reason}"
-                    )));
-                }
-                Some(_) => {}
-                None => return Ok(()),
+            ev = target.events.recv() => match target.peer_news(ev, session, backoff)? {
+                PeerNews::Live => live = true,
+                PeerNews::Stopped => return Ok(()),
+                PeerNews::Candidate(_) | PeerNews::Nothing => {}
             },
         }
     }

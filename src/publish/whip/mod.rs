@@ -12,60 +12,36 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use url::Url;
 
 use super::http::{self, excerpt, Reply};
-use super::{PublishError, PublishState, Target};
+use super::{PeerNews, PublishError, Target};
 use crate::backoff::Backoff;
-use crate::peer::{Peer, PeerEvent};
+use crate::peer::Peer;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_REDIRECTS: usize = 5;
 
-/// Publishes `target` until `stop` says so.
-pub async fn run(mut target: Target, mut stop: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut attempt = 0u64;
-    loop {
-        attempt += 1;
-        let session = format!("publish-{}-{attempt}", target.index);
-        target.report(PublishState::Connecting, None);
-        let mut resource = None;
-        let mut peer = None;
-        let result = publish_once(
-            &mut target,
-            &session,
-            &mut stop,
-            &mut backoff,
-            &mut resource,
-            &mut peer,
-        )
-        .await;
-        if let Some(peer) = peer {
-            peer.close().await;
-        }
-        if let Some(url) = resource {
-            delete(&target, &url).await;
-        }
-        match result {
-            Ok(()) => return,
-            Err(e) => {
-                let wait = backoff.failed();
-                warn!(
-                    target = %target.config.describe(), error = %e,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "publishing failed; publishing again"
-                );
-                target.report(PublishState::Retrying, Some(e.to_string()));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
+/// One attempt: publishes until `stop` (`Ok`) or a failure; the session is deleted on the
+/// server either way.
+pub(super) async fn publish_once(
+    target: &mut Target,
+    session: &str,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Result<(), PublishError> {
+    let mut resource = None;
+    let mut peer = None;
+    let result = publish_in(target, session, stop, backoff, &mut resource, &mut peer).await;
+    if let Some(peer) = peer {
+        peer.close().await;
     }
+    if let Some(url) = resource {
+        delete(target, &url).await;
+    }
+    result
 }
 
 /// The headers every request carries: the bearer token, when there is one.
@@ -116,7 +92,7 @@ async fn follow(
     )))
 }
 
-async fn publish_once(
+async fn publish_in(
     target: &mut Target,
     session: &str,
     stop: &mut watch::Receiver<bool>,
@@ -187,25 +163,15 @@ async fn publish_once(
                     "the media connection did not come up within {CONNECT_TIMEOUT:?}"
                 )));
             }
-            ev = target.events.recv() => match ev {
-                Some(PeerEvent::Connected { session: s }) if s == session => {
-                    live = true;
-                    backoff.succeeded();
-                    info!(target = %target.config.describe(), %session, "published: live");
-                    target.report(PublishState::Live, None);
-                }
-                Some(PeerEvent::Ended { session: s, reason }) if s == session => {
-                    return Err(PublishError::Unexpected(format!("the media connection ended: {reason}")));
-                }
-                Some(PeerEvent::LocalCandidate { session: s, candidate }) if s == session && trickle => {
-                    // Candidates already in the offer need no PATCH.
-                    if candidate.as_ref().is_some_and(|c| offer.contains(c.as_str())) {
-                        continue;
-                    }
+            ev = target.events.recv() => match target.peer_news(ev, session, backoff)? {
+                PeerNews::Live => live = true,
+                PeerNews::Stopped => return Ok(()),
+                // Candidates already in the offer need no PATCH.
+                PeerNews::Candidate(Some(c)) if offer.contains(c.as_str()) => {}
+                PeerNews::Candidate(candidate) if trickle => {
                     trickle = patch(target, &session_url, &offer, candidate, &mut etag).await?;
                 }
-                Some(_) => {}
-                None => return Ok(()),
+                PeerNews::Candidate(_) | PeerNews::Nothing => {}
             },
         }
     }
