@@ -224,6 +224,7 @@ fn rtcam_publishes_into_janus_and_chromium_watches_through_it() {
     let mut ten_cpu = 0.0;
     let mut republish_ms = 0u128;
     from = ticks();
+    let ten_from = Instant::now();
     let ten = run_subscribers(&url, 10, Some(&restarted_file), |l| match l {
         "MEASURED" => ten_cpu = cpu(from, ticks()),
         "RESTART" => {
@@ -270,18 +271,31 @@ fn rtcam_publishes_into_janus_and_chromium_watches_through_it() {
         last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)),
         "the direct MQTT viewer is still streaming"
     );
-    let recent = viewer
-        .seen
-        .lock()
-        .unwrap()
+    // Throughout the ten subscribers and Janus's restart: never three seconds without a
+    // picture. Seen: gaps of 1.0-1.4 s around Janus's restart, with ten Chromium decoders,
+    // Janus and this viewer's own decoder sharing two cores (not yet explained: the
+    // publisher's peer ending, or its low estimate leaving the rate control, may stall the
+    // main stream). Its rate may drop too: the encoder follows the slowest peer that keeps
+    // up, Janus included.
+    let seen = viewer.seen.lock().unwrap();
+    let during: Vec<Instant> = seen
         .decoded
         .iter()
-        .filter(|d| d.at.elapsed() < Duration::from_secs(5))
-        .count();
+        .map(|d| d.at)
+        .filter(|at| *at >= ten_from)
+        .collect();
+    let longest_gap = during
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    let fps = during.len() as f64 / ten_from.elapsed().as_secs_f64();
+    println!("JANUS the direct viewer meanwhile: {fps:.1} fps, longest gap {longest_gap:?}");
     assert!(
-        recent >= 100,
-        "the direct viewer decoded {recent} pictures in the last 5 s"
+        fps >= 10.0 && longest_gap < Duration::from_secs(3),
+        "the direct MQTT viewer kept streaming: {fps:.1} fps, longest gap {longest_gap:?}"
     );
+    drop(seen);
     drop(device);
     let _ = janus.log();
 }
