@@ -1,7 +1,8 @@
 // The re-join after a lost path (Wi-Fi to 4G): the watch over the playing session
 // (watchdog.js), and the bookkeeping of a recovery: how many re-joins, whether the next answer
-// may skip the back-off, and how long until frames flowed again. The hanging up and answering
-// are the viewer's (viewer.js). The clock is injected: tests/rejoin.test.mjs uses a fake one.
+// may skip the back-off, how long until frames flowed again; and the re-join itself (hang
+// up, check the broker link, answer the standby offer). The clock is injected:
+// tests/rejoin.test.mjs uses a fake one.
 
 import { inboundVideo } from './stats.js';
 import { PathWatch } from './watchdog.js';
@@ -77,4 +78,28 @@ export class Rejoin {
     this.unwatch();
     this.pending = null;
   }
+}
+
+/**
+ * The `viewer`'s playing session's path died (`why`: 'disconnected', 'failed' or
+ * 'no_media'): hang up at once, so the device frees the slot now rather than after its own
+ * ICE timeout, and answer the device's standby offer without the back-off. The hangup is
+ * QoS 1: should the broker connection have died with the path, it is sent again after the
+ * reconnect.
+ */
+export function rejoinAfterLostPath(viewer, session, why) {
+  if (session !== viewer.session || viewer.state !== 'playing' || viewer.stopped) return;
+  viewer.rejoin.lost(why);
+  console.info(`rtcam: path to ${viewer.device} lost (${why}); re-joining`);
+  viewer.endSession('path_lost', true);
+  viewer.ui.reconnecting(viewer.device);
+  // The broker connection may have died too: answer once it is known to work.
+  viewer.checkingLink = true;
+  viewer.signaling.checkLink().then((alive) => {
+    viewer.checkingLink = false;
+    if (viewer.stopped) return;
+    // Not alive: mqtt.js is reconnecting, and onBrokerUp's fresh status and offer answer.
+    if (alive) viewer.maybeAnswer();
+    else viewer.brokerUp = false;
+  });
 }

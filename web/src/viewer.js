@@ -14,7 +14,7 @@ import { LatencyLog, StatsSampler, formatStats } from './stats.js';
 import { Backoff } from './backoff.js';
 import { Talkback } from './talkback.js';
 import { switchTalk } from './talkbutton.js';
-import { Rejoin } from './rejoin.js';
+import { Rejoin, rejoinAfterLostPath } from './rejoin.js';
 import { lostByState } from './watchdog.js';
 import {
   copyIceServers,
@@ -303,7 +303,7 @@ export class Viewer {
           // Paused video may be a moved network: find out now whether the broker link
           // survived, so a re-join does not wait for that (Signaling.checkLink).
           quiet: () => this.signaling.checkLink(),
-          lost: (why) => this.pathLost(session, why),
+          lost: (why) => rejoinAfterLostPath(this, session, why),
         });
       }
       this.state = 'playing';
@@ -311,7 +311,7 @@ export class Viewer {
       this.ui.hide();
       this.stampReader.start();
     } else if (this.state === 'playing' && lostByState(state)) {
-      this.pathLost(session, state);
+      rejoinAfterLostPath(this, session, state);
     } else if (state === 'failed') {
       // A session that never played: no path at all, retried after the back-off.
       this.endSession('ice_failed', true);
@@ -353,31 +353,6 @@ export class Viewer {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
     this.video.play().catch(() => {
       // Autoplay is muted, so this only fails when the page is hidden; playback starts later.
-    });
-  }
-
-  // ---------------------------------------------------------------- lost paths
-
-  /**
-   * The playing session's path died (`why`: 'disconnected', 'failed' or 'no_media'): hang up
-   * at once, so the device frees the slot now rather than after its own ICE timeout, and
-   * answer the device's standby offer without the back-off. The hangup is QoS 1: should the
-   * broker connection have died with the path, it is sent again after the reconnect.
-   */
-  pathLost(session, why) {
-    if (session !== this.session || this.state !== 'playing' || this.stopped) return;
-    this.rejoin.lost(why);
-    console.info(`rtcam: path to ${this.device} lost (${why}); re-joining`);
-    this.endSession('path_lost', true);
-    this.ui.reconnecting(this.device);
-    // The broker connection may have died too: answer once it is known to work.
-    this.checkingLink = true;
-    this.signaling.checkLink().then((alive) => {
-      this.checkingLink = false;
-      if (this.stopped) return;
-      // Not alive: mqtt.js is reconnecting, and onBrokerUp's fresh status and offer answer.
-      if (alive) this.maybeAnswer();
-      else this.brokerUp = false;
     });
   }
 
