@@ -64,8 +64,36 @@ fn encode(width: u32, height: u32, frames: u32) {
     );
 }
 
+/// The synthetic source's cost per picture: what every test, benchmark and idle device pays.
+fn synthetic(width: u32, height: u32, busy: bool) {
+    let clock = Arc::new(SimulatedClock::new(0));
+    let format = VideoFormat {
+        width,
+        height,
+        fps: 30,
+    };
+    let mut source = if busy {
+        SyntheticVideo::busy(format, clock.clone())
+    } else {
+        SyntheticVideo::new(format, clock.clone())
+    };
+    let name = if busy { "busy" } else { "bars" };
+    per_item(
+        &format!("synthetic {name} {width}x{height} (per frame)"),
+        300,
+        |_| {
+            clock.advance(Duration::from_millis(33));
+            std::hint::black_box(source.next_frame().expect("frame"));
+        },
+    );
+}
+
 fn main() {
     println!("rtcam per-item costs (lower is better; 33 ms per frame is 30 fps)");
+    for busy in [false, true] {
+        synthetic(640, 480, busy);
+        synthetic(1280, 720, busy);
+    }
     encode(640, 480, 150);
     encode(1280, 720, 90);
 

@@ -30,6 +30,35 @@ pub struct SyntheticVideo {
     pacer: Pacer,
     seq: u64,
     busy: Option<Busy>,
+    bars: BarRows,
+}
+
+/// One row of each plane of the bars pattern, drawn twice over so that any shifted row is a
+/// plain slice of it: a picture costs copies, not a colour lookup per pixel.
+struct BarRows {
+    y: Vec<u8>,
+    u: Vec<u8>,
+    v: Vec<u8>,
+}
+
+impl BarRows {
+    fn new(width: usize) -> Self {
+        let bar_w = width.div_ceil(BARS.len()).max(1);
+        let luma = (0..2 * width)
+            .map(|col| BARS[(col % width) / bar_w].0)
+            .collect();
+        // Chroma column c covers luma columns 2c and 2c + 1.
+        let chroma = |pick: fn(&(u8, u8, u8)) -> u8| {
+            (0..width)
+                .map(|c| pick(&BARS[((2 * c) % width) / bar_w]))
+                .collect()
+        };
+        Self {
+            y: luma,
+            u: chroma(|b| b.1),
+            v: chroma(|b| b.2),
+        }
+    }
 }
 
 impl SyntheticVideo {
@@ -42,6 +71,7 @@ impl SyntheticVideo {
             pacer: Pacer::new(period),
             seq: 0,
             busy: None,
+            bars: BarRows::new(format.width as usize),
         }
     }
 
@@ -49,6 +79,7 @@ impl SyntheticVideo {
     pub fn busy(format: VideoFormat, clock: Arc<dyn Clock>) -> Self {
         Self {
             busy: Some(Busy::new(format.width, format.height)),
+            bars: BarRows::new(0),
             ..Self::new(format, clock)
         }
     }
@@ -65,20 +96,17 @@ impl SyntheticVideo {
             stamp::write(stamp, w, h, y, u, v);
             return;
         }
+        // The bars move 4 pixels a picture: every row is a window on the pre-drawn rows.
         let shift = (self.seq as usize * 4) % w;
-        let bar_w = w.div_ceil(BARS.len());
         let (y, u, v) = frame.planes_mut();
-        for row in 0..h {
-            for col in 0..w {
-                y[row * w + col] = BARS[((col + shift) % w) / bar_w].0;
-            }
+        let bars = &self.bars;
+        for row in y.chunks_exact_mut(w) {
+            row.copy_from_slice(&bars.y[shift..shift + w]);
         }
-        for row in 0..h / 2 {
-            for col in 0..w / 2 {
-                let bar = BARS[((col * 2 + shift) % w) / bar_w];
-                u[row * (w / 2) + col] = bar.1;
-                v[row * (w / 2) + col] = bar.2;
-            }
+        let (cw, cshift) = (w / 2, shift / 2);
+        for (u_row, v_row) in u.chunks_exact_mut(cw).zip(v.chunks_exact_mut(cw)) {
+            u_row.copy_from_slice(&bars.u[cshift..cshift + cw]);
+            v_row.copy_from_slice(&bars.v[cshift..cshift + cw]);
         }
         // A bouncing square below the stamp strip.
         let side = (h / 6).max(8) & !1;
@@ -204,6 +232,39 @@ mod tests {
             frames[1].planes().0[320 * 200..],
             frames[2].planes().0[320 * 200..]
         );
+    }
+
+    #[test]
+    fn bars_are_the_shifted_pattern() {
+        let clock = SimulatedClock::new(0);
+        let (w, h) = (320usize, 240usize);
+        let format = VideoFormat {
+            width: w as u32,
+            height: h as u32,
+            fps: 30,
+        };
+        let mut src = SyntheticVideo::new(format, Arc::new(clock.clone()));
+        let bar_w = w.div_ceil(BARS.len());
+        for seq in 0..100usize {
+            let f = src.next_frame().unwrap();
+            let (y, u, _) = f.planes();
+            let shift = (seq * 4) % w;
+            // The last row, below the stamp; where the square passes it is white (235, 128).
+            let row = h - 1;
+            for col in 0..w {
+                let (got, bar) = (y[row * w + col], BARS[((col + shift) % w) / bar_w].0);
+                assert!(got == bar || got == 235, "picture {seq} column {col}");
+            }
+            let crow = h / 2 - 1;
+            for col in 0..w / 2 {
+                let got = u[crow * (w / 2) + col];
+                let bar = BARS[((col * 2 + shift) % w) / bar_w].1;
+                assert!(
+                    got == bar || got == 128,
+                    "picture {seq} chroma column {col}"
+                );
+            }
+        }
     }
 
     #[test]
