@@ -8,6 +8,7 @@
 mod support;
 
 mod arm_binary_under_qemu;
+mod bench;
 mod bad_input;
 mod broker_acl;
 mod broker_restart;

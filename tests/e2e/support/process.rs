@@ -62,6 +62,17 @@ impl Drop for Proc {
 /// Starts the `rtcam` binary (`run`) for `device` against the broker on loopback `port`,
 /// with its config written into `dir`; `extra` is more TOML (tables) for the config.
 pub fn run_device(dir: &std::path::Path, port: u16, device: &str, extra: &str) -> Proc {
+    run_device_binary(env!("CARGO_BIN_EXE_rtcam").as_ref(), dir, port, device, extra)
+}
+
+/// [`run_device`] with another build of `rtcam` (the benchmark's release binary).
+pub fn run_device_binary(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
+    device: &str,
+    extra: &str,
+) -> Proc {
     let config = dir.join(format!("{device}.toml"));
     std::fs::write(
         &config,
@@ -73,7 +84,7 @@ pub fn run_device(dir: &std::path::Path, port: u16, device: &str, extra: &str) -
     .expect("write the device config");
     Proc::spawn(
         "rtcam run",
-        Command::new(env!("CARGO_BIN_EXE_rtcam"))
+        Command::new(binary)
             .args(["run", "--config"])
             .arg(&config)
             .env("RUST_LOG", "warn"),

@@ -117,6 +117,17 @@ pub async fn read_video(
     }
 }
 
+/// Receives the video without decoding it: counts the packets and bytes into `video_packets`/`video_bytes`.
+pub async fn count_video(track: Arc<TrackRemote>, seen: Arc<Mutex<Seen>>) {
+    while let Ok(Ok((pkt, _))) =
+        tokio::time::timeout(Duration::from_secs(30), track.read_rtp()).await
+    {
+        let mut seen = seen.lock().unwrap();
+        seen.video_packets += 1;
+        seen.video_bytes += pkt.payload.len();
+    }
+}
+
 /// Decodes one access unit; `false` when the decoder refused it.
 fn decode(
     decoder: &mut openh264::decoder::Decoder,

@@ -29,7 +29,7 @@ mod retry;
 mod topics;
 
 pub use super::mqtt_client::TestMqtt;
-pub use media::{read_audio, read_video, talk};
+pub use media::{count_video, read_audio, read_video, talk};
 pub use options::ViewerOptions;
 pub use report::{window_report, WindowReport};
 use topics::{FromDevice, SessionTopics};
@@ -67,6 +67,9 @@ pub struct Seen {
     pub audio_at: Vec<Instant>,
     /// Bytes of Opus payload received (a tone makes far bigger packets than silence).
     pub audio_bytes: usize,
+    /// Video packets and payload bytes received by a viewer that does not decode.
+    pub video_packets: usize,
+    pub video_bytes: usize,
     pub video_ssrc: Option<u32>,
     pub errors: Vec<Value>,
     pub hangups: Vec<Value>,
@@ -86,6 +89,8 @@ pub(super) fn unix_ms() -> u64 {
 /// A viewer with a live (or pending) session.
 pub struct Viewer {
     pub opts: ViewerOptions,
+    /// When the answer went to the broker (the time to first frame counts from here).
+    pub answered_at: Instant,
     pub session: String,
     pub pc: Arc<RTCPeerConnection>,
     pub seen: Arc<Mutex<Seen>>,
@@ -214,13 +219,17 @@ impl Viewer {
                 let _ = tx.send(track).await;
             })
         }));
-        let (seen2, pc_for_pli) = (seen.clone(), pc.clone());
+        let (seen2, pc_for_pli, decode) = (seen.clone(), pc.clone(), opts.decode);
         tokio::spawn(async move {
             while let Some(track) = track_rx.recv().await {
                 let seen = seen2.clone();
                 if track.kind() == webrtc::rtp_transceiver::rtp_codec::RTPCodecType::Video {
                     seen.lock().unwrap().video_ssrc = Some(track.ssrc());
-                    tokio::spawn(read_video(track, seen, pc_for_pli.clone()));
+                    if decode {
+                        tokio::spawn(read_video(track, seen, pc_for_pli.clone()));
+                    } else {
+                        tokio::spawn(count_video(track, seen));
+                    }
                 } else {
                     tokio::spawn(read_audio(track, seen));
                 }
@@ -300,6 +309,7 @@ impl Viewer {
             });
         }
         let msg = json!({"type": "answer", "sdp": local.sdp, "viewer": viewer_id});
+        let answered_at = Instant::now();
         client
             .publish(topics.answer(), QoS::AtLeastOnce, false, msg.to_string())
             .await
@@ -342,6 +352,7 @@ impl Viewer {
         });
         Ok(Viewer {
             opts,
+            answered_at,
             session,
             pc,
             seen,

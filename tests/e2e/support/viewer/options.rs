@@ -26,6 +26,9 @@ pub struct ViewerOptions {
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Gather relayed (TURN) candidates only, from the offer's `ice_servers`.
     pub relay_only: bool,
+    /// Decode the video (and read its stamps); `false`: receive and count the packets only,
+    /// so that many viewers in a benchmark do not load the machine with decoders.
+    pub decode: bool,
 }
 
 impl ViewerOptions {
@@ -44,6 +47,7 @@ impl ViewerOptions {
             client_id_is_viewer_id: false,
             tls: None,
             relay_only: false,
+            decode: true,
         }
     }
 }

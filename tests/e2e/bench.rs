@@ -1,0 +1,267 @@
+//! The benchmark (docs/benchmarks.md, "Joining and the cost of a viewer"): the `rtcam` binary
+//! and a real mosquitto on loopback, watched by the suite's webrtc-rs viewer (an independent
+//! implementation: its own jitter buffer, openh264 decoder and stamp reader). It prints:
+//!
+//! - start → standby offer on the broker (a subscriber's clock, from the process's spawn);
+//! - CPU (% of one core) and RSS of the device with 0 / 1 / 2 / 4 / 8 viewers, at 480p30
+//!   1 Mbit/s and 720p30 2 Mbit/s (the first viewer decodes; the others only receive, so
+//!   that eight decoders do not take the machine from the device);
+//! - time to first frame: the answer's publish → the first decoded picture, over many joins,
+//!   with nobody else watching (the encoder starts for the join) and with one viewer watching;
+//! - capture → decoded latency p50/p95 from the pictures' stamps.
+//!
+//! `scripts/bench.sh` runs [`full`] against the release binary; CI runs
+//! [`harness_works`], which measures everything once, briefly, and checks that every number
+//! was measured, never what it is.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::support;
+use support::process::{proc_stats, run_device_binary, Proc};
+use support::viewer::{TestMqtt, Viewer, ViewerOptions};
+
+mod report;
+use report::Report;
+
+/// One picture size of the benchmark.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub label: &'static str,
+    width: u32,
+    height: u32,
+    kbps: u32,
+}
+
+const P480: Size = Size {
+    label: "480p30 1 Mbit/s",
+    width: 640,
+    height: 480,
+    kbps: 1000,
+};
+const P720: Size = Size {
+    label: "720p30 2 Mbit/s",
+    width: 1280,
+    height: 720,
+    kbps: 2000,
+};
+
+/// What to measure, and how long.
+struct Plan {
+    sizes: &'static [Size],
+    viewers: &'static [usize],
+    /// Measured window per viewer count, after `settle`.
+    window: Duration,
+    settle: Duration,
+    /// Joins per size for the time to first frame, with nobody watching and with one.
+    joins: usize,
+    /// Process starts for start → offer.
+    starts: usize,
+    reps: usize,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The binary under test: `RTCAM_BENCH_BINARY` (scripts/bench.sh: the release build), or the
+/// suite's own.
+fn binary() -> PathBuf {
+    std::env::var_os("RTCAM_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rtcam")))
+}
+
+/// % of one core used by `pid` over `window`.
+async fn cpu_percent(pid: u32, window: Duration) -> f64 {
+    let pid = pid.to_string();
+    let (t0, c0) = (Instant::now(), proc_stats(&pid).cpu_ticks);
+    tokio::time::sleep(window).await;
+    let (t1, c1) = (Instant::now(), proc_stats(&pid).cpu_ticks);
+    // USER_HZ is 100 on Linux.
+    (c1 - c0) as f64 / 100.0 / (t1 - t0).as_secs_f64() * 100.0
+}
+
+fn device_toml(size: Size) -> String {
+    format!(
+        "[video]\nwidth = {}\nheight = {}\nfps = 30\nbitrate_kbps = {}\n\
+         [webrtc]\nmax_viewers = 10\n",
+        size.width, size.height, size.kbps
+    )
+}
+
+struct Bench {
+    port: u16,
+    dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl Bench {
+    fn device(&self, name: &str, size: Size) -> Proc {
+        run_device_binary(&self.binary, &self.dir, self.port, name, &device_toml(size))
+    }
+
+    fn viewer(&self, device: &str, id: &str, decode: bool) -> ViewerOptions {
+        let mut opts = ViewerOptions::new(self.port, device, id);
+        opts.decode = decode;
+        opts
+    }
+
+    /// Spawn → the first non-empty retained offer, seen by a subscriber, `n` times.
+    async fn start_to_offer(&self, n: usize, into: &mut Vec<f64>) {
+        for i in 0..n {
+            let device = format!("cam-start-{i}-{}", std::process::id());
+            let mut mqtt = TestMqtt::connect("127.0.0.1", self.port, &format!("{device}-sub")).await;
+            mqtt.subscribe(&format!("rtcam/{device}/offer")).await;
+            let t0 = Instant::now();
+            let mut proc = self.device(&device, P480);
+            let offer = mqtt
+                .next_matching(Duration::from_secs(10), |_, p| !p.is_empty())
+                .await;
+            let took = t0.elapsed();
+            assert!(offer.is_some(), "no offer within 10 s of the start");
+            into.push(took.as_secs_f64() * 1000.0);
+            proc.terminate();
+        }
+    }
+
+    /// CPU and RSS with each viewer count, and the first viewer's capture → decoded latency.
+    async fn load(&self, plan: &Plan, size: Size, rep: usize, report: &mut Report) {
+        let device = format!("cam-load-{rep}-{}", std::process::id());
+        let proc = self.device(&device, size);
+        let pid = proc.pid();
+        let mut viewers: Vec<Viewer> = Vec::new();
+        for &count in plan.viewers {
+            while viewers.len() < count {
+                let id = format!("load-{}", viewers.len());
+                let opts = self.viewer(&device, &id, viewers.is_empty());
+                viewers.push(Viewer::join_connected(opts, 3).await.expect("a viewer joins"));
+            }
+            tokio::time::sleep(plan.settle).await;
+            let before = viewers.first().map_or(0, |v| v.seen.lock().unwrap().decoded.len());
+            let cpu = cpu_percent(pid, plan.window).await;
+            let rss = proc_stats(&pid.to_string()).rss_kib as f64 / 1024.0;
+            report.cpu(size, count, cpu, rss);
+            if let Some(first) = viewers.first() {
+                let seen = first.seen.lock().unwrap();
+                let latency = seen.decoded[before..]
+                    .iter()
+                    .map(|d| d.decoded_ms.saturating_sub(d.capture_ms) as f64);
+                report.latency(size, latency);
+                let fps = (seen.decoded.len() - before) as f64 / plan.window.as_secs_f64();
+                report.fps(size, fps);
+            }
+        }
+        for v in &viewers {
+            v.hangup().await;
+        }
+        drop(proc);
+    }
+
+    /// Joins one after another; each one's answer → first decoded picture. With `warm`, one
+    /// viewer watches throughout, so the encoder is already running.
+    async fn joins(&self, plan: &Plan, size: Size, warm: bool, report: &mut Report) {
+        let device = format!("cam-join-{warm}-{}", std::process::id());
+        let proc = self.device(&device, size);
+        let watcher = if warm {
+            let opts = self.viewer(&device, "watcher", false);
+            Some(Viewer::join_connected(opts, 3).await.expect("the watcher joins"))
+        } else {
+            None
+        };
+        for j in 0..plan.joins {
+            let v = Viewer::join(self.viewer(&device, &format!("join-{j}"), true))
+                .await
+                .expect("a viewer answers");
+            let decoded = v
+                .wait_until(Duration::from_secs(10), |s| !s.decoded.is_empty())
+                .await;
+            assert!(decoded, "join {j}: no picture within 10 s of the answer");
+            let first = v.seen.lock().unwrap().decoded[0].at;
+            report.join(size, warm, (first - v.answered_at).as_secs_f64() * 1000.0);
+            v.hangup().await;
+            // The device has its next standby offer on the broker by now; let the hang-up
+            // land and, without a watcher, the encoder stop.
+            tokio::time::sleep(Duration::from_millis(if warm { 300 } else { 1500 })).await;
+        }
+        if let Some(w) = watcher {
+            w.hangup().await;
+        }
+        drop(proc);
+    }
+}
+
+async fn run(plan: Plan) -> Report {
+    let broker = support::mosquitto::Mosquitto::start().expect("mosquitto (apt-get install mosquitto)");
+    let dir = std::env::temp_dir().join(format!("rtcam-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bench = Bench {
+        port: broker.port,
+        dir,
+        binary: binary(),
+    };
+    let mut report = Report::new(&bench.binary);
+    for rep in 0..plan.reps {
+        eprintln!("bench: repetition {}/{}", rep + 1, plan.reps);
+        bench.start_to_offer(plan.starts, &mut report.start_ms).await;
+        for &size in plan.sizes {
+            eprintln!("bench: {} with {:?} viewers", size.label, plan.viewers);
+            bench.load(&plan, size, rep, &mut report).await;
+        }
+    }
+    for &size in plan.sizes {
+        for warm in [false, true] {
+            eprintln!("bench: {} joins at {}, warm {warm}", plan.joins, size.label);
+            bench.joins(&plan, size, warm, &mut report).await;
+        }
+    }
+    report
+}
+
+/// CI's run: every measurement once, briefly; checks that each was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn harness_works() {
+    if !support::netns::enter_alone(module_path!(), "harness_works") {
+        return;
+    }
+    let plan = Plan {
+        sizes: &[P480],
+        viewers: &[0, 1, 2],
+        window: Duration::from_secs(2),
+        settle: Duration::from_secs(1),
+        joins: 3,
+        starts: 2,
+        reps: 1,
+    };
+    let report = run(plan).await;
+    println!("{}", report.markdown());
+    assert_eq!(report.start_ms.len(), 2);
+    assert!(report.complete(&[P480], &[0, 1, 2], 3), "{report:#?}");
+}
+
+/// `scripts/bench.sh`: the full benchmark, its table into `RTCAM_BENCH_OUT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark of minutes: scripts/bench.sh"]
+async fn full() {
+    if !support::netns::enter_alone(module_path!(), "full") {
+        return;
+    }
+    let plan = Plan {
+        sizes: &[P480, P720],
+        viewers: &[0, 1, 2, 4, 8],
+        window: Duration::from_secs(env_usize("RTCAM_BENCH_WINDOW_S", 10) as u64),
+        settle: Duration::from_secs(3),
+        joins: env_usize("RTCAM_BENCH_JOINS", 20),
+        starts: 10,
+        reps: env_usize("RTCAM_BENCH_REPS", 3),
+    };
+    let report = run(plan).await;
+    let table = report.markdown();
+    println!("{table}");
+    if let Some(out) = std::env::var_os("RTCAM_BENCH_OUT") {
+        std::fs::write(out, &table).expect("write the benchmark's table");
+    }
+}

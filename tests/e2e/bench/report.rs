@@ -1,0 +1,130 @@
+//! The benchmark's numbers, and their table: medians over the repetitions.
+
+use std::collections::BTreeMap;
+
+use super::Size;
+
+/// The value at `p` % of the sorted values (nearest rank); NaN for none.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn median(values: &[f64]) -> f64 {
+    percentile(values, 50.0)
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    binary: String,
+    pub start_ms: Vec<f64>,
+    /// (size, viewers) → CPU % of a core, one per repetition.
+    cpu: BTreeMap<(&'static str, usize), Vec<f64>>,
+    rss_mib: BTreeMap<(&'static str, usize), Vec<f64>>,
+    /// size → capture → decoded latency of every picture the first viewer decoded.
+    latency_ms: BTreeMap<&'static str, Vec<f64>>,
+    fps: BTreeMap<&'static str, Vec<f64>>,
+    /// (size, warm) → answer → first decoded picture.
+    join_ms: BTreeMap<(&'static str, bool), Vec<f64>>,
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+impl Report {
+    pub fn new(binary: &std::path::Path) -> Self {
+        Self {
+            binary: binary.display().to_string(),
+            ..Self::default()
+        }
+    }
+
+    pub fn cpu(&mut self, size: Size, viewers: usize, cpu: f64, rss_mib: f64) {
+        let key = (size.label, viewers);
+        self.cpu.entry(key).or_default().push(cpu);
+        self.rss_mib.entry(key).or_default().push(rss_mib);
+    }
+
+    pub fn latency(&mut self, size: Size, ms: impl Iterator<Item = f64>) {
+        self.latency_ms.entry(size.label).or_default().extend(ms);
+    }
+
+    pub fn fps(&mut self, size: Size, fps: f64) {
+        self.fps.entry(size.label).or_default().push(fps);
+    }
+
+    pub fn join(&mut self, size: Size, warm: bool, ms: f64) {
+        self.join_ms.entry((size.label, warm)).or_default().push(ms);
+    }
+
+    /// Every number of the plan was measured.
+    pub fn complete(&self, sizes: &[Size], viewers: &[usize], joins: usize) -> bool {
+        sizes.iter().all(|s| {
+            viewers.iter().all(|&n| {
+                self.cpu.get(&(s.label, n)).is_some_and(|c| !c.is_empty())
+                    && self.rss_mib.get(&(s.label, n)).is_some_and(|r| r[0] > 1.0)
+            }) && self.latency_ms.get(s.label).is_some_and(|l| !l.is_empty())
+                && [false, true]
+                    .iter()
+                    .all(|w| self.join_ms.get(&(s.label, *w)).is_some_and(|j| j.len() == joins))
+        })
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "rtcam benchmark: {}, {} cores; binary {}\n\n",
+            cpu_model(),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            self.binary
+        );
+        out += &format!(
+            "start → standby offer on the broker: median {:.0} ms, p90 {:.0} ms ({} starts)\n\n",
+            median(&self.start_ms),
+            percentile(&self.start_ms, 90.0),
+            self.start_ms.len()
+        );
+        out += "| size | viewers | CPU % of a core (median) | per viewer vs 1 | RSS MiB |\n";
+        out += "|---|---|---|---|---|\n";
+        for (&(size, n), cpu) in &self.cpu {
+            let one = self.cpu.get(&(size, 1)).map(|c| median(c));
+            let per = match one {
+                Some(one) if n > 1 => format!("{:+.2}", (median(cpu) - one) / (n - 1) as f64),
+                _ => "-".into(),
+            };
+            let rss = median(&self.rss_mib[&(size, n)]);
+            out += &format!("| {size} | {n} | {:.2} | {per} | {rss:.1} |\n", median(cpu));
+        }
+        out += "\n| size | joins | answer → first picture p50 / p90 / max ms |\n|---|---|---|\n";
+        for (&(size, warm), ms) in &self.join_ms {
+            let who = if warm { "one viewer watching" } else { "nobody watching" };
+            out += &format!(
+                "| {size} | {} ({who}) | {:.0} / {:.0} / {:.0} |\n",
+                ms.len(),
+                median(ms),
+                percentile(ms, 90.0),
+                percentile(ms, 100.0)
+            );
+        }
+        out += "\n| size | capture → decoded p50 / p95 ms | first viewer's fps (median) |\n|---|---|---|\n";
+        for (size, ms) in &self.latency_ms {
+            let fps = self.fps.get(size).map_or(f64::NAN, |f| median(f));
+            out += &format!(
+                "| {size} | {:.0} / {:.0} | {fps:.1} |\n",
+                median(ms),
+                percentile(ms, 95.0)
+            );
+        }
+        out
+    }
+}
