@@ -182,8 +182,13 @@ impl PeerFactory {
         // (server-reflexive), 1 s (peer-reflexive) and 2 s (relay); a viewer that joins or
         // comes back over mobile data then waits seconds for its picture. Direct paths
         // through NATs answer within a few round trips, so shorter waits keep them preferred.
+        // Peer-reflexive paths are not waited for at all: the viewer (answering an offer
+        // that already holds the device's candidates) starts its checks before its own
+        // candidates reach the device, so the first working pair is nearly always one the
+        // device learned from such a check, a browser's mDNS-named host candidate always is;
+        // waiting 400 ms for it doubled the time to the first picture (docs/benchmarks.md).
         settings.set_srflx_acceptance_min_wait(Some(Duration::from_millis(200)));
-        settings.set_prflx_acceptance_min_wait(Some(Duration::from_millis(400)));
+        settings.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
         settings.set_relay_acceptance_min_wait(Some(Duration::from_millis(800)));
         let api = APIBuilder::new()
             .with_media_engine(media)

@@ -114,7 +114,8 @@ impl Bench {
     async fn start_to_offer(&self, n: usize, into: &mut Vec<f64>) {
         for i in 0..n {
             let device = format!("cam-start-{i}-{}", std::process::id());
-            let mut mqtt = TestMqtt::connect("127.0.0.1", self.port, &format!("{device}-sub")).await;
+            let mut mqtt =
+                TestMqtt::connect("127.0.0.1", self.port, &format!("{device}-sub")).await;
             mqtt.subscribe(&format!("rtcam/{device}/offer")).await;
             let t0 = Instant::now();
             let mut proc = self.device(&device, P480);
@@ -138,10 +139,16 @@ impl Bench {
             while viewers.len() < count {
                 let id = format!("load-{}", viewers.len());
                 let opts = self.viewer(&device, &id, viewers.is_empty());
-                viewers.push(Viewer::join_connected(opts, 3).await.expect("a viewer joins"));
+                viewers.push(
+                    Viewer::join_connected(opts, 3)
+                        .await
+                        .expect("a viewer joins"),
+                );
             }
             tokio::time::sleep(plan.settle).await;
-            let before = viewers.first().map_or(0, |v| v.seen.lock().unwrap().decoded.len());
+            let before = viewers
+                .first()
+                .map_or(0, |v| v.seen.lock().unwrap().decoded.len());
             let cpu = cpu_percent(pid, plan.window).await;
             let rss = proc_stats(&pid.to_string()).rss_kib as f64 / 1024.0;
             report.cpu(size, count, cpu, rss);
@@ -168,7 +175,11 @@ impl Bench {
         let proc = self.device(&device, size);
         let watcher = if warm {
             let opts = self.viewer(&device, "watcher", false);
-            Some(Viewer::join_connected(opts, 3).await.expect("the watcher joins"))
+            Some(
+                Viewer::join_connected(opts, 3)
+                    .await
+                    .expect("the watcher joins"),
+            )
         } else {
             None
         };
@@ -195,7 +206,8 @@ impl Bench {
 }
 
 async fn run(plan: Plan) -> Report {
-    let broker = support::mosquitto::Mosquitto::start().expect("mosquitto (apt-get install mosquitto)");
+    let broker =
+        support::mosquitto::Mosquitto::start().expect("mosquitto (apt-get install mosquitto)");
     let dir = std::env::temp_dir().join(format!("rtcam-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bench = Bench {
@@ -206,7 +218,9 @@ async fn run(plan: Plan) -> Report {
     let mut report = Report::new(&bench.binary);
     for rep in 0..plan.reps {
         eprintln!("bench: repetition {}/{}", rep + 1, plan.reps);
-        bench.start_to_offer(plan.starts, &mut report.start_ms).await;
+        bench
+            .start_to_offer(plan.starts, &mut report.start_ms)
+            .await;
         for &size in plan.sizes {
             eprintln!("bench: {} with {:?} viewers", size.label, plan.viewers);
             bench.load(&plan, size, rep, &mut report).await;

@@ -8,8 +8,8 @@
 mod support;
 
 mod arm_binary_under_qemu;
-mod bench;
 mod bad_input;
+mod bench;
 mod broker_acl;
 mod broker_restart;
 mod browser;

@@ -75,9 +75,11 @@ impl Report {
                 self.cpu.get(&(s.label, n)).is_some_and(|c| !c.is_empty())
                     && self.rss_mib.get(&(s.label, n)).is_some_and(|r| r[0] > 1.0)
             }) && self.latency_ms.get(s.label).is_some_and(|l| !l.is_empty())
-                && [false, true]
-                    .iter()
-                    .all(|w| self.join_ms.get(&(s.label, *w)).is_some_and(|j| j.len() == joins))
+                && [false, true].iter().all(|w| {
+                    self.join_ms
+                        .get(&(s.label, *w))
+                        .is_some_and(|j| j.len() == joins)
+                })
         })
     }
 
@@ -107,7 +109,11 @@ impl Report {
         }
         out += "\n| size | joins | answer → first picture p50 / p90 / max ms |\n|---|---|---|\n";
         for (&(size, warm), ms) in &self.join_ms {
-            let who = if warm { "one viewer watching" } else { "nobody watching" };
+            let who = if warm {
+                "one viewer watching"
+            } else {
+                "nobody watching"
+            };
             out += &format!(
                 "| {size} | {} ({who}) | {:.0} / {:.0} / {:.0} |\n",
                 ms.len(),

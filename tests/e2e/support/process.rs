@@ -62,7 +62,13 @@ impl Drop for Proc {
 /// Starts the `rtcam` binary (`run`) for `device` against the broker on loopback `port`,
 /// with its config written into `dir`; `extra` is more TOML (tables) for the config.
 pub fn run_device(dir: &std::path::Path, port: u16, device: &str, extra: &str) -> Proc {
-    run_device_binary(env!("CARGO_BIN_EXE_rtcam").as_ref(), dir, port, device, extra)
+    run_device_binary(
+        env!("CARGO_BIN_EXE_rtcam").as_ref(),
+        dir,
+        port,
+        device,
+        extra,
+    )
 }
 
 /// [`run_device`] with another build of `rtcam` (the benchmark's release binary).
@@ -87,7 +93,11 @@ pub fn run_device_binary(
         Command::new(binary)
             .args(["run", "--config"])
             .arg(&config)
-            .env("RUST_LOG", "warn"),
+            // RTCAM_DEVICE_LOG: the device's RUST_LOG when a test is being looked into.
+            .env(
+                "RUST_LOG",
+                std::env::var("RTCAM_DEVICE_LOG").unwrap_or_else(|_| "warn".into()),
+            ),
     )
 }
 
