@@ -8,7 +8,9 @@
 //!   that eight decoders do not take the machine from the device);
 //! - time to first frame: the answer's publish → the first decoded picture, over many joins,
 //!   with nobody else watching (the encoder starts for the join) and with one viewer watching;
-//! - capture → decoded latency p50/p95 from the pictures' stamps.
+//! - capture → decoded latency p50/p95 from the pictures' stamps;
+//! - in headless Chromium's viewer page at 640x480: capture → display p50/p95, with and
+//!   without the page's low playout delay request.
 //!
 //! `scripts/bench.sh` runs [`full`] against the release binary; CI runs
 //! [`harness_works`], which measures everything once, briefly, and checks that every number
@@ -21,6 +23,7 @@ use crate::support;
 use support::process::{proc_stats, run_device_binary, Proc};
 use support::viewer::{TestMqtt, Viewer, ViewerOptions};
 
+mod browser;
 mod report;
 use report::Report;
 
@@ -58,6 +61,8 @@ struct Plan {
     /// Process starts for start → offer.
     starts: usize,
     reps: usize,
+    /// Page runs per repetition: with the low delay request (`true`), without (`false`).
+    page_modes: &'static [bool],
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -149,9 +154,25 @@ impl Bench {
             let before = viewers
                 .first()
                 .map_or(0, |v| v.seen.lock().unwrap().decoded.len());
+            let bytes = |vs: &[Viewer]| -> Vec<usize> {
+                vs.iter()
+                    .map(|v| v.seen.lock().unwrap().video_bytes)
+                    .collect()
+            };
+            let others_before = bytes(viewers.get(1..).unwrap_or_default());
             let cpu = cpu_percent(pid, plan.window).await;
             let rss = proc_stats(&pid.to_string()).rss_kib as f64 / 1024.0;
             report.cpu(size, count, cpu, rss);
+            // The viewers that only receive really are sent the stream: the slowest one's rate.
+            let others_after = bytes(viewers.get(1..).unwrap_or_default());
+            let slowest = others_after
+                .iter()
+                .zip(&others_before)
+                .map(|(a, b)| (a - b) as f64 * 8.0 / plan.window.as_secs_f64() / 1000.0)
+                .min_by(f64::total_cmp);
+            if let Some(kbps) = slowest {
+                report.received(size, count, kbps);
+            }
             if let Some(first) = viewers.first() {
                 let seen = first.seen.lock().unwrap();
                 let latency = seen.decoded[before..]
@@ -206,6 +227,21 @@ impl Bench {
 }
 
 async fn run(plan: Plan) -> Report {
+    let mut report = Report::new(&binary());
+    for rep in 0..plan.reps {
+        for low_delay in plan.page_modes {
+            eprintln!(
+                "bench: the viewer page, low delay {low_delay}, repetition {}",
+                rep + 1
+            );
+            let bin = binary();
+            let page = tokio::task::spawn_blocking(move || browser::page_latency(&bin, *low_delay))
+                .await
+                .expect("the page's run");
+            report.page(*low_delay, page);
+        }
+    }
+
     let broker =
         support::mosquitto::Mosquitto::start().expect("mosquitto (apt-get install mosquitto)");
     let dir = std::env::temp_dir().join(format!("rtcam-bench-{}", std::process::id()));
@@ -215,7 +251,6 @@ async fn run(plan: Plan) -> Report {
         dir,
         binary: binary(),
     };
-    let mut report = Report::new(&bench.binary);
     for rep in 0..plan.reps {
         eprintln!("bench: repetition {}/{}", rep + 1, plan.reps);
         bench
@@ -249,11 +284,13 @@ async fn harness_works() {
         joins: 3,
         starts: 2,
         reps: 1,
+        page_modes: &[true],
     };
     let report = run(plan).await;
     println!("{}", report.markdown());
     assert_eq!(report.start_ms.len(), 2);
     assert!(report.complete(&[P480], &[0, 1, 2], 3), "{report:#?}");
+    assert!(report.page_complete(&[true]), "{report:#?}");
 }
 
 /// `scripts/bench.sh`: the full benchmark, its table into `RTCAM_BENCH_OUT`.
@@ -271,6 +308,7 @@ async fn full() {
         joins: env_usize("RTCAM_BENCH_JOINS", 20),
         starts: 10,
         reps: env_usize("RTCAM_BENCH_REPS", 3),
+        page_modes: &[false, true],
     };
     let report = run(plan).await;
     let table = report.markdown();
@@ -278,4 +316,61 @@ async fn full() {
     if let Some(out) = std::env::var_os("RTCAM_BENCH_OUT") {
         std::fs::write(out, &table).expect("write the benchmark's table");
     }
+}
+
+/// `scripts/bench.sh --profile`: the device at 720p30 with `RTCAM_BENCH_VIEWERS` viewers
+/// (default 4) under `perf record --call-graph dwarf` for 10 s, into
+/// `target/perf-{viewers}.data` (`perf report -i …`). Use a binary with symbols: the suite's
+/// own (dev profile: dependencies at opt-level 3, rtcam's own code unoptimised).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a profile: scripts/bench.sh --profile"]
+async fn profile() {
+    if !support::netns::enter_alone(module_path!(), "profile") {
+        return;
+    }
+    let viewers = env_usize("RTCAM_BENCH_VIEWERS", 4);
+    let broker = support::mosquitto::Mosquitto::start().expect("mosquitto");
+    let dir = std::env::temp_dir().join(format!("rtcam-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bench = Bench {
+        port: broker.port,
+        dir,
+        binary: binary(),
+    };
+    let device = "cam-profile";
+    let proc = bench.device(device, P720);
+    let mut joined = Vec::new();
+    for i in 0..viewers {
+        let opts = bench.viewer(device, &format!("profile-{i}"), false);
+        joined.push(
+            Viewer::join_connected(opts, 3)
+                .await
+                .expect("a viewer joins"),
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/perf-{viewers}.data"));
+    let pid = proc.pid().to_string();
+    let status = tokio::process::Command::new("perf")
+        .args([
+            "record",
+            "--call-graph",
+            "dwarf,16384",
+            "-F",
+            "499",
+            "-p",
+            &pid,
+            "-o",
+        ])
+        .arg(&out)
+        .args(["--", "sleep", "10"])
+        .status()
+        .await
+        .expect("perf (apt-get install linux-perf)");
+    assert!(status.success(), "perf record failed: {status}");
+    println!("PROFILE {viewers} viewers: {}", out.display());
+    for v in &joined {
+        v.hangup().await;
+    }
+    drop(proc);
 }

@@ -19,7 +19,7 @@ use support::process::Proc;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -49,7 +49,7 @@ pub(crate) fn require_browser_tools() {
 }
 
 /// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
-fn wait_listening(port: u16, what: &str) {
+pub(crate) fn wait_listening(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

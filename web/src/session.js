@@ -1,11 +1,26 @@
 // One viewing session: the browser's RTCPeerConnection answering the device's standby offer
 // (its own tracks, the answer, local and remote descriptions, ICE candidates, remote tracks).
 
+/**
+ * Asks the browser to play a track as soon as it can: a camera is watched live, and the
+ * browser's default playout delay is tuned for calls (smoothness over latency). The standard
+ * `jitterBufferTarget` (ms) where there is one, and Chromium's older `playoutDelayHint` (s),
+ * which also switches Chromium to rendering each frame as soon as it is decoded.
+ */
+export function askForLowDelay(receiver) {
+  try {
+    if ('jitterBufferTarget' in receiver) receiver.jitterBufferTarget = 0;
+    if ('playoutDelayHint' in receiver) receiver.playoutDelayHint = 0;
+  } catch (e) {
+    console.warn('rtcam: the browser refused a low playout delay', e);
+  }
+}
+
 export class Session {
   /**
    * @param {object} offer    {session, type: 'offer', sdp, ice_servers (optional)}
    * @param {object} opts     {iceServers, iceTransportPolicy ('all', or 'relay': TURN only),
-   *                          micTrack (or null)}
+   *                          micTrack (or null), lowDelay (ask for the shortest playout delay)}
    * @param {object} on       callbacks: candidate(init | null), state(connectionState), stream(MediaStream)
    */
   constructor(offer, opts, on) {
@@ -36,6 +51,7 @@ export class Session {
       if (!this.closed) this.on.state(this.pc.connectionState);
     };
     this.pc.ontrack = (e) => {
+      if (opts.lowDelay !== false) askForLowDelay(e.receiver);
       this.stream.addTrack(e.track);
       this.on.stream(this.stream);
     };

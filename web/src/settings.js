@@ -64,6 +64,8 @@ export async function loadSettings(location) {
     // `?relay=1`: only relayed (TURN) paths, iceTransportPolicy 'relay'; for testing a TURN
     // server, since the browser otherwise prefers a direct path whenever there is one.
     relay: q.get('relay') === '1',
+    // `?lowdelay=0`: the browser's own playout delay instead of the shortest it can do.
+    lowDelay: q.get('lowdelay') !== '0',
     // `?stats=0` hides the overlay; shown by default.
     stats: q.get('stats') !== '0',
   };

@@ -234,6 +234,7 @@ export class Viewer {
         iceServers: [...this.settings.iceServers, ...(offer.ice_servers ?? [])],
         iceTransportPolicy: this.settings.relay ? 'relay' : 'all',
         micTrack: this.talkback.track,
+        lowDelay: this.settings.lowDelay,
       },
       {
         candidate: (init) =>

@@ -4,7 +4,10 @@
 // scenario checks the header names the device and the broker host; `full` talks through the
 // page's microphone question (#talk-ask: Cancel first, then #talk-confirm).
 //
-//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped|secure [--screenshot FILE]
+// `latency` watches 10 s and reports the capture → display latency of every stamped frame
+// (the benchmark runs it with and without `?lowdelay=0`).
+//
+//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped|secure|latency [--screenshot FILE]
 //        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist;
 //         secure also: --wrong-name-broker wss://… by a name the certificate does not list)
 //
@@ -233,11 +236,23 @@ try {
       };
     }
   });
+  const openedAt = Date.now();
   const a = await open(context, 'A');
   await waitFor(a, 'the first viewer plays', playing, 30_000);
+  report.openToPlayingMs = Date.now() - openedAt;
   report.header = await checkHeader(a, 'viewer A');
 
-  if (scenario === 'shaped') {
+  if (scenario === 'latency') {
+    // Settle, then the stamps of 10 s (the page keeps the last 300: 10 s at 30 fps).
+    await sleep(3_000);
+    await a.evaluate(() => window.rtcamViewer.latencies.values.splice(0));
+    await sleep(10_000);
+    const values = await a.evaluate(() => window.rtcamViewer.latencies.values.slice());
+    const sorted = values.slice().sort((x, y) => x - y);
+    const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+    check(sorted.length >= 100, `only ${sorted.length} stamped frames shown in 10 s`);
+    report.latency = { frames: sorted.length, p50: at(50), p95: at(95) };
+  } else if (scenario === 'shaped') {
     // Behind a capped link (tests/e2e/network.rs): let the device adapt, then measure 20 s.
     // The picture may be smaller than configured (the device halves it on slow links).
     await sleep(10_000);

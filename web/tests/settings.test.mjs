@@ -1,4 +1,4 @@
-// The page's settings from its address (src/settings.js): `?ice=` and `?relay=1`.
+// The page's settings from its address (src/settings.js): `?ice=`, `?relay=1`, `?lowdelay=0`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSettings } from '../src/settings.js';
@@ -42,4 +42,40 @@ test('a bad ?ice= is ignored with a warning', async () => {
     assert.equal(warnings.length, 1, bad);
     assert.match(warnings[0], /ignoring \?ice=/);
   }
+});
+
+test('the shortest playout delay unless ?lowdelay=0', async () => {
+  assert.equal((await load('?device=garden')).settings.lowDelay, true);
+  assert.equal((await load('?lowdelay=0')).settings.lowDelay, false);
+  assert.equal((await load('?lowdelay=1')).settings.lowDelay, true);
+});
+
+test('askForLowDelay sets what the receiver has, and survives one that refuses', async () => {
+  const { askForLowDelay } = await import('../src/session.js');
+  const standard = { jitterBufferTarget: null };
+  askForLowDelay(standard);
+  assert.deepEqual(standard, { jitterBufferTarget: 0 });
+  const chromium = { jitterBufferTarget: null, playoutDelayHint: null };
+  askForLowDelay(chromium);
+  assert.deepEqual(chromium, { jitterBufferTarget: 0, playoutDelayHint: 0 });
+  const none = {};
+  askForLowDelay(none);
+  assert.deepEqual(none, {});
+  const refusing = {
+    get jitterBufferTarget() {
+      return null;
+    },
+    set jitterBufferTarget(_v) {
+      throw new RangeError('no');
+    },
+  };
+  const warn = console.warn;
+  let warned = 0;
+  console.warn = () => (warned += 1);
+  try {
+    askForLowDelay(refusing);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(warned, 1);
 });

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::browser::PageLatency;
 use super::Size;
 
 /// The value at `p` % of the sorted values (nearest rank); NaN for none.
@@ -26,11 +27,15 @@ pub struct Report {
     /// (size, viewers) → CPU % of a core, one per repetition.
     cpu: BTreeMap<(&'static str, usize), Vec<f64>>,
     rss_mib: BTreeMap<(&'static str, usize), Vec<f64>>,
+    /// (size, viewers) → the slowest receive-only viewer's video kbit/s.
+    received_kbps: BTreeMap<(&'static str, usize), Vec<f64>>,
     /// size → capture → decoded latency of every picture the first viewer decoded.
     latency_ms: BTreeMap<&'static str, Vec<f64>>,
     fps: BTreeMap<&'static str, Vec<f64>>,
     /// (size, warm) → answer → first decoded picture.
     join_ms: BTreeMap<(&'static str, bool), Vec<f64>>,
+    /// low delay requested → the page's runs.
+    page: BTreeMap<bool, Vec<PageLatency>>,
 }
 
 fn cpu_model() -> String {
@@ -56,6 +61,13 @@ impl Report {
         self.rss_mib.entry(key).or_default().push(rss_mib);
     }
 
+    pub fn received(&mut self, size: Size, viewers: usize, kbps: f64) {
+        self.received_kbps
+            .entry((size.label, viewers))
+            .or_default()
+            .push(kbps);
+    }
+
     pub fn latency(&mut self, size: Size, ms: impl Iterator<Item = f64>) {
         self.latency_ms.entry(size.label).or_default().extend(ms);
     }
@@ -66,6 +78,19 @@ impl Report {
 
     pub fn join(&mut self, size: Size, warm: bool, ms: f64) {
         self.join_ms.entry((size.label, warm)).or_default().push(ms);
+    }
+
+    pub fn page(&mut self, low_delay: bool, run: PageLatency) {
+        self.page.entry(low_delay).or_default().push(run);
+    }
+
+    /// The page ran in each mode and read stamps (at least 100 in its 10 s).
+    pub fn page_complete(&self, modes: &[bool]) -> bool {
+        modes.iter().all(|m| {
+            self.page
+                .get(m)
+                .is_some_and(|runs| runs.iter().all(|r| r.frames >= 100 && r.p50.is_finite()))
+        })
     }
 
     /// Every number of the plan was measured.
@@ -96,8 +121,8 @@ impl Report {
             percentile(&self.start_ms, 90.0),
             self.start_ms.len()
         );
-        out += "| size | viewers | CPU % of a core (median) | per viewer vs 1 | RSS MiB |\n";
-        out += "|---|---|---|---|---|\n";
+        out += "| size | viewers | CPU % of a core (median) | per viewer vs 1 | RSS MiB | slowest other viewer receives kbit/s |\n";
+        out += "|---|---|---|---|---|---|\n";
         for (&(size, n), cpu) in &self.cpu {
             let one = self.cpu.get(&(size, 1)).map(|c| median(c));
             let per = match one {
@@ -105,7 +130,14 @@ impl Report {
                 _ => "-".into(),
             };
             let rss = median(&self.rss_mib[&(size, n)]);
-            out += &format!("| {size} | {n} | {:.2} | {per} | {rss:.1} |\n", median(cpu));
+            let received = self
+                .received_kbps
+                .get(&(size, n))
+                .map_or("-".into(), |k| format!("{:.0}", median(k)));
+            out += &format!(
+                "| {size} | {n} | {:.2} | {per} | {rss:.1} | {received} |\n",
+                median(cpu)
+            );
         }
         out += "\n| size | joins | answer → first picture p50 / p90 / max ms |\n|---|---|---|\n";
         for (&(size, warm), ms) in &self.join_ms {
@@ -129,6 +161,22 @@ impl Report {
                 "| {size} | {:.0} / {:.0} | {fps:.1} |\n",
                 median(ms),
                 percentile(ms, 95.0)
+            );
+        }
+        out += "\n| viewer page, Chromium, 640x480 | runs | capture → display p50 / p95 ms (medians) | page open → playing ms |\n|---|---|---|---|\n";
+        for (low, runs) in self.page.iter().rev() {
+            let pick = |f: fn(&PageLatency) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+            let mode = if *low {
+                "low playout delay asked (default)"
+            } else {
+                "browser's own delay (`?lowdelay=0`)"
+            };
+            out += &format!(
+                "| {mode} | {} | {:.0} / {:.0} | {:.0} |\n",
+                runs.len(),
+                pick(|r| r.p50),
+                pick(|r| r.p95),
+                pick(|r| r.open_to_playing_ms)
             );
         }
         out

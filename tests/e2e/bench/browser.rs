@@ -1,0 +1,66 @@
+//! The browser's side of the benchmark: headless Chromium plays `rtcam demo` (640x480) in the
+//! viewer page and reads the stamps of 10 s of shown frames (`web/tests/browser.mjs`,
+//! scenario `latency`): capture → display, with the page's low playout delay request
+//! (default) or without it (`?lowdelay=0`).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::browser::{repo, require_browser_tools, run_browser, wait_listening};
+use crate::support;
+use support::process::Proc;
+
+/// One page's run: capture → display p50 and p95 (ms), frames read, page open → playing (ms).
+#[derive(Debug, Clone, Copy)]
+pub struct PageLatency {
+    pub p50: f64,
+    pub p95: f64,
+    pub frames: u64,
+    pub open_to_playing_ms: f64,
+}
+
+/// Runs the page once against a demo started from `binary`.
+pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
+    require_browser_tools();
+    let dir = std::env::temp_dir().join(format!("rtcam-bench-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("rtcam.toml");
+    std::fs::write(&config, "[video]\nwidth = 640\nheight = 480\nfps = 30\n").unwrap();
+    let (tcp, ws, http) = (
+        support::free_port(),
+        support::free_port(),
+        support::free_port(),
+    );
+    let mut demo = Proc::spawn(
+        "rtcam demo",
+        Command::new(binary)
+            .arg("demo")
+            .args(["--broker-listen", &format!("127.0.0.1:{tcp}")])
+            .args(["--broker-ws-listen", &format!("127.0.0.1:{ws}")])
+            .args(["--http-listen", &format!("127.0.0.1:{http}")])
+            .args(["--device-id", "bench-page"])
+            .arg("--web-root")
+            .arg(repo().join("web/dist"))
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn"),
+    );
+    wait_listening(http, "the viewer page");
+    let query = if low_delay { "" } else { "?lowdelay=0" };
+    let shot = dir.join("page.png");
+    let report = run_browser(
+        &format!("http://127.0.0.1:{http}/{query}"),
+        "latency",
+        &shot,
+        &[],
+    );
+    demo.terminate();
+    std::fs::remove_dir_all(&dir).ok();
+    let l = &report["latency"];
+    PageLatency {
+        p50: l["p50"].as_f64().unwrap_or(f64::NAN),
+        p95: l["p95"].as_f64().unwrap_or(f64::NAN),
+        frames: l["frames"].as_u64().unwrap_or(0),
+        open_to_playing_ms: report["openToPlayingMs"].as_f64().unwrap_or(f64::NAN),
+    }
+}
