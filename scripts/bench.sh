@@ -37,11 +37,11 @@ cargo build --release --locked --bin rtcam --example bench
 cargo test --locked --test e2e --no-run 2>&1 | tail -n 1
 
 stage "live benchmark (reps ${RTCAM_BENCH_REPS:-3}, joins ${RTCAM_BENCH_JOINS:-20}, windows ${RTCAM_BENCH_WINDOW_S:-10} s)"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log="$PWD/target/bench.log"
 RTCAM_BENCH_BINARY="$PWD/target/release/rtcam" RTCAM_BENCH_OUT="$out.live" \
   cargo test --locked --test e2e bench::full -- --ignored --exact --nocapture >"$log" 2>&1 \
-  || { tail -n 40 "$log"; echo "bench: the live benchmark failed (log above)"; exit 1; }
+  || { grep -E -A4 'panicked|FAILED' "$log" | head -n 40
+       echo "bench: the live benchmark failed; its log: $log"; exit 1; }
 
 stage "per-item costs"
 {

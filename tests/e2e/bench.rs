@@ -117,7 +117,11 @@ impl Bench {
 
     /// Spawn → the first non-empty retained offer, seen by a subscriber, `n` times.
     async fn start_to_offer(&self, n: usize, into: &mut Vec<f64>) {
-        for i in 0..n {
+        // Names never reused: a test MQTT client lives on (reconnecting) after it is dropped,
+        // and one with the same client id would take the new subscriber's connection over.
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        for _ in 0..n {
+            let i = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let device = format!("cam-start-{i}-{}", std::process::id());
             let mut mqtt =
                 TestMqtt::connect("127.0.0.1", self.port, &format!("{device}-sub")).await;
@@ -136,7 +140,7 @@ impl Bench {
 
     /// CPU and RSS with each viewer count, and the first viewer's capture → decoded latency.
     async fn load(&self, plan: &Plan, size: Size, rep: usize, report: &mut Report) {
-        let device = format!("cam-load-{rep}-{}", std::process::id());
+        let device = format!("cam-load-{rep}-{}-{}", size.height, std::process::id());
         let proc = self.device(&device, size);
         let pid = proc.pid();
         let mut viewers: Vec<Viewer> = Vec::new();
@@ -192,7 +196,7 @@ impl Bench {
     /// Joins one after another; each one's answer → first decoded picture. With `warm`, one
     /// viewer watches throughout, so the encoder is already running.
     async fn joins(&self, plan: &Plan, size: Size, warm: bool, report: &mut Report) {
-        let device = format!("cam-join-{warm}-{}", std::process::id());
+        let device = format!("cam-join-{warm}-{}-{}", size.height, std::process::id());
         let proc = self.device(&device, size);
         let watcher = if warm {
             let opts = self.viewer(&device, "watcher", false);
