@@ -4,10 +4,13 @@
 //!
 //! - start → standby offer on the broker (a subscriber's clock, from the process's spawn);
 //! - CPU (% of one core) and RSS of the device with 0 / 1 / 2 / 4 / 8 viewers, at 480p30
-//!   1 Mbit/s and 720p30 2 Mbit/s (the first viewer decodes; the others only receive, so
-//!   that eight decoders do not take the machine from the device);
+//!   1 Mbit/s and 720p30 2 Mbit/s of the busy pattern, which fills the bitrate (the first
+//!   viewer decodes; the others only receive, so that eight decoders do not take the machine
+//!   from the device);
 //! - time to first frame: the answer's publish → the first decoded picture, over many joins,
-//!   with nobody else watching (the encoder starts for the join) and with one viewer watching;
+//!   with nobody else watching (the encoder starts for the join) and with one viewer
+//!   watching, on the bars (whose keyframes are small: a busy picture's keyframe is tens of
+//!   packets, spread by the pacer);
 //! - capture → decoded latency p50/p95 from the pictures' stamps;
 //! - in headless Chromium's viewer page at 640x480: capture → display p50/p95, with and
 //!   without the page's low playout delay request.
@@ -24,6 +27,7 @@ use support::process::{proc_stats, run_device_binary, Proc};
 use support::viewer::{TestMqtt, Viewer, ViewerOptions};
 
 mod browser;
+mod cpu;
 mod report;
 use report::Report;
 
@@ -80,19 +84,21 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rtcam")))
 }
 
-/// % of one core used by `pid` over `window`.
-async fn cpu_percent(pid: u32, window: Duration) -> f64 {
-    let pid = pid.to_string();
-    let (t0, c0) = (Instant::now(), proc_stats(&pid).cpu_ticks);
-    tokio::time::sleep(window).await;
-    let (t1, c1) = (Instant::now(), proc_stats(&pid).cpu_ticks);
-    // USER_HZ is 100 on Linux.
-    (c1 - c0) as f64 / 100.0 / (t1 - t0).as_secs_f64() * 100.0
+/// What the synthetic camera draws: `Busy` fills the bitrate (a panning texture under film
+/// grain), so a viewer really is sent `kbps`; `Bars` encodes to a few hundred kbit/s.
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    Bars,
+    Busy,
 }
 
-fn device_toml(size: Size) -> String {
+fn device_toml(size: Size, pattern: Pattern) -> String {
+    let pattern = match pattern {
+        Pattern::Bars => "bars",
+        Pattern::Busy => "busy",
+    };
     format!(
-        "[video]\nwidth = {}\nheight = {}\nfps = 30\nbitrate_kbps = {}\n\
+        "[video]\nwidth = {}\nheight = {}\nfps = 30\nbitrate_kbps = {}\npattern = \"{pattern}\"\n\
          [webrtc]\nmax_viewers = 10\n",
         size.width, size.height, size.kbps
     )
@@ -105,8 +111,9 @@ struct Bench {
 }
 
 impl Bench {
-    fn device(&self, name: &str, size: Size) -> Proc {
-        run_device_binary(&self.binary, &self.dir, self.port, name, &device_toml(size))
+    fn device(&self, name: &str, size: Size, pattern: Pattern) -> Proc {
+        let toml = device_toml(size, pattern);
+        run_device_binary(&self.binary, &self.dir, self.port, name, &toml)
     }
 
     fn viewer(&self, device: &str, id: &str, decode: bool) -> ViewerOptions {
@@ -127,7 +134,7 @@ impl Bench {
                 TestMqtt::connect("127.0.0.1", self.port, &format!("{device}-sub")).await;
             mqtt.subscribe(&format!("rtcam/{device}/offer")).await;
             let t0 = Instant::now();
-            let mut proc = self.device(&device, P480);
+            let mut proc = self.device(&device, P480, Pattern::Bars);
             let offer = mqtt
                 .next_matching(Duration::from_secs(10), |_, p| !p.is_empty())
                 .await;
@@ -141,7 +148,7 @@ impl Bench {
     /// CPU and RSS with each viewer count, and the first viewer's capture → decoded latency.
     async fn load(&self, plan: &Plan, size: Size, rep: usize, report: &mut Report) {
         let device = format!("cam-load-{rep}-{}-{}", size.height, std::process::id());
-        let proc = self.device(&device, size);
+        let proc = self.device(&device, size, Pattern::Busy);
         let pid = proc.pid();
         let mut viewers: Vec<Viewer> = Vec::new();
         for &count in plan.viewers {
@@ -164,7 +171,7 @@ impl Bench {
                     .collect()
             };
             let others_before = bytes(viewers.get(1..).unwrap_or_default());
-            let cpu = cpu_percent(pid, plan.window).await;
+            let cpu = cpu::measure(pid, plan.window).await;
             let rss = proc_stats(&pid.to_string()).rss_kib as f64 / 1024.0;
             report.cpu(size, count, cpu, rss);
             // The viewers that only receive really are sent the stream: the slowest one's rate.
@@ -197,7 +204,7 @@ impl Bench {
     /// viewer watches throughout, so the encoder is already running.
     async fn joins(&self, plan: &Plan, size: Size, warm: bool, report: &mut Report) {
         let device = format!("cam-join-{warm}-{}-{}", size.height, std::process::id());
-        let proc = self.device(&device, size);
+        let proc = self.device(&device, size, Pattern::Bars);
         let watcher = if warm {
             let opts = self.viewer(&device, "watcher", false);
             Some(
@@ -342,7 +349,7 @@ async fn profile() {
         binary: binary(),
     };
     let device = "cam-profile";
-    let proc = bench.device(device, P720);
+    let proc = bench.device(device, P720, Pattern::Busy);
     let mut joined = Vec::new();
     for i in 0..viewers {
         let opts = bench.viewer(device, &format!("profile-{i}"), false);

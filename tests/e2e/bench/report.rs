@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::browser::PageLatency;
+use super::cpu::CpuShare;
 use super::Size;
 
 /// The value at `p` % of the sorted values (nearest rank); NaN for none.
@@ -26,6 +27,8 @@ pub struct Report {
     pub start_ms: Vec<f64>,
     /// (size, viewers) → CPU % of a core, one per repetition.
     cpu: BTreeMap<(&'static str, usize), Vec<f64>>,
+    /// The same, of the threads other than capture and encode (where viewers cost).
+    send_cpu: BTreeMap<(&'static str, usize), Vec<f64>>,
     rss_mib: BTreeMap<(&'static str, usize), Vec<f64>>,
     /// (size, viewers) → the slowest receive-only viewer's video kbit/s.
     received_kbps: BTreeMap<(&'static str, usize), Vec<f64>>,
@@ -55,9 +58,10 @@ impl Report {
         }
     }
 
-    pub fn cpu(&mut self, size: Size, viewers: usize, cpu: f64, rss_mib: f64) {
+    pub fn cpu(&mut self, size: Size, viewers: usize, cpu: CpuShare, rss_mib: f64) {
         let key = (size.label, viewers);
-        self.cpu.entry(key).or_default().push(cpu);
+        self.cpu.entry(key).or_default().push(cpu.total);
+        self.send_cpu.entry(key).or_default().push(cpu.send);
         self.rss_mib.entry(key).or_default().push(rss_mib);
     }
 
@@ -121,12 +125,13 @@ impl Report {
             percentile(&self.start_ms, 90.0),
             self.start_ms.len()
         );
-        out += "| size | viewers | CPU % of a core (median) | per viewer vs 1 | RSS MiB | slowest other viewer receives kbit/s |\n";
-        out += "|---|---|---|---|---|---|\n";
+        out += "| size | viewers | CPU % of a core (median) | of it, outside capture and encode | per viewer vs 1 (outside capture and encode) | RSS MiB | slowest other viewer receives kbit/s |\n";
+        out += "|---|---|---|---|---|---|---|\n";
         for (&(size, n), cpu) in &self.cpu {
-            let one = self.cpu.get(&(size, 1)).map(|c| median(c));
+            let send = median(&self.send_cpu[&(size, n)]);
+            let one = self.send_cpu.get(&(size, 1)).map(|c| median(c));
             let per = match one {
-                Some(one) if n > 1 => format!("{:+.2}", (median(cpu) - one) / (n - 1) as f64),
+                Some(one) if n > 1 => format!("{:+.2}", (send - one) / (n - 1) as f64),
                 _ => "-".into(),
             };
             let rss = median(&self.rss_mib[&(size, n)]);
@@ -135,7 +140,7 @@ impl Report {
                 .get(&(size, n))
                 .map_or("-".into(), |k| format!("{:.0}", median(k)));
             out += &format!(
-                "| {size} | {n} | {:.2} | {per} | {rss:.1} | {received} |\n",
+                "| {size} | {n} | {:.2} | {send:.2} | {per} | {rss:.1} | {received} |\n",
                 median(cpu)
             );
         }
