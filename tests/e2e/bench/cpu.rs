@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::process::stat_cpu_ticks;
+
 /// Threads whose work does not depend on the number of viewers.
 const MEDIA_THREADS: [&str; 2] = ["rtcam-video", "rtcam-audio"];
 
@@ -27,15 +29,9 @@ fn thread_ticks(pid: u32) -> Vec<(u64, bool, u64)> {
         let e = e.ok()?;
         let tid: u64 = e.file_name().to_str()?.parse().ok()?;
         let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-        // The name sits in parentheses; fields 14 and 15 (utime, stime) follow its ')'.
-        let (head, rest) = stat.rsplit_once(')')?;
-        let name = head.split_once('(')?.1;
-        let f: Vec<u64> = rest
-            .split_whitespace()
-            .map(|x| x.parse().unwrap_or(0))
-            .collect();
-        let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-        Some((tid, MEDIA_THREADS.contains(&name), ticks))
+        // The thread's name sits in parentheses.
+        let name = stat.rsplit_once(')')?.0.split_once('(')?.1;
+        Some((tid, MEDIA_THREADS.contains(&name), stat_cpu_ticks(&stat)))
     })
     .collect()
 }

@@ -122,17 +122,22 @@ pub fn proc_stats(pid: &str) -> ProcStats {
             .unwrap_or(0)
     };
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    // Fields 14 and 15 of /proc/PID/stat, counted after the command name's ')'.
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    ProcStats {
+        rss_kib: field("VmRSS:"),
+        threads: field("Threads:"),
+        fds,
+        cpu_ticks: stat_cpu_ticks(&stat),
+    }
+}
+
+/// User + system CPU ticks from the text of a `/proc/PID/stat` or `/proc/PID/task/TID/stat`:
+/// fields 14 and 15, counted after the command name's ')' (a name may hold spaces).
+pub fn stat_cpu_ticks(stat: &str) -> u64 {
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = after
         .split_whitespace()
         .map(|x| x.parse().unwrap_or(0))
         .collect();
-    ProcStats {
-        rss_kib: field("VmRSS:"),
-        threads: field("Threads:"),
-        fds,
-        cpu_ticks: f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0),
-    }
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
 }
