@@ -31,6 +31,13 @@ const AT_ONCE: usize = 4;
 /// The documented bound for freeing the slot of a viewer that vanished (docs/protocol.md).
 const REAP_BOUND: Duration = Duration::from_secs(12);
 const ENV: &str = "RTCAM_CHURN_VIEWER";
+/// How much the device's RSS may grow over the churn, after the warm-up. What grows is the
+/// allocator's high-water mark, not a leak: 100 viewers grew it by 1.1-3.0 MB (6 runs,
+/// 2026-12-07; 3.0 MB once, when the bound was 3 MB), 300 viewers by 2.3 MB, and 240
+/// viewers in rounds of 20, each round reaped before the next, by 0.4 MB. A leaked peer
+/// connection per viewer (its buffers, ICE agent, DTLS and SRTP state) would be hundreds of
+/// KB each, tens of MB here; leaked tasks or sockets also show in the thread and fd counts.
+const RSS_GROWTH_KIB: u64 = 5 * 1024;
 
 /// The child side: joins, plays 10 frames, says so, then hangs up or waits to be killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,8 +226,8 @@ async fn a_hundred_viewers_come_and_go_and_leave_nothing_behind() {
         "file descriptors: {before:?} -> {after:?}"
     );
     assert!(
-        after.0 <= before.0 + 3 * 1024,
-        "RSS within 3 MB: {before:?} -> {after:?}"
+        after.0 <= before.0 + RSS_GROWTH_KIB,
+        "RSS within {RSS_GROWTH_KIB} KiB: {before:?} -> {after:?}"
     );
 
     let viewer = Viewer::join(ViewerOptions::new(port, DEVICE, "after-churn"))

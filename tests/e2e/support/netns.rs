@@ -5,8 +5,11 @@
 //! WebRTC stacks skip loopback and need a routable interface. Nothing in that namespace can
 //! reach another host.
 
-use std::process::Command;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 const MARKER: &str = "RTCAM_TEST_IN_NETNS";
 
@@ -58,7 +61,7 @@ pub fn enter(module: &str, name: &str) -> bool {
     };
     let test_name = test_name.as_str();
     let exe = std::env::current_exe().expect("test binary path");
-    let status = Command::new("unshare")
+    let mut child = Command::new("unshare")
         .arg("--net")
         .arg("--")
         .arg("sh")
@@ -69,14 +72,80 @@ pub fn enter(module: &str, name: &str) -> bool {
         // in its namespace too, not be skipped there and "pass".
         .args([test_name, "--exact", "--include-ignored", "--nocapture", "--test-threads=1"])
         .env(MARKER, "1")
-        .status()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| {
             panic!("cannot run `unshare --net` ({e}); the end-to-end tests need root and util-linux + iproute2")
         });
+    // The child's output is passed through as it comes (live progress), and its panic
+    // messages and last lines are kept for the failure message: CI's summary shows the
+    // failures' messages, and "see its output above" pointed at thousands of lines.
+    let out = pass_through(child.stdout.take().unwrap(), false);
+    let err = pass_through(child.stderr.take().unwrap(), true);
+    let status = child.wait().expect("wait for the namespaced test");
+    let out = out.join().unwrap_or_default();
+    let err = err.join().unwrap_or_default();
     assert!(
         status.success(),
-        "{test_name} failed inside its network namespace ({status}); see its output above. \
-         If the namespace could not be created, run the tests as root (CI does)."
+        "{test_name} failed inside its network namespace ({status}). If the namespace could \
+         not be created, run the tests as root (CI does).\n--- its stderr (panics):\n{}\
+         --- its stdout (last lines):\n{}",
+        err.summary(),
+        out.summary()
     );
     false
+}
+
+/// What a namespaced test printed that explains its failure.
+#[derive(Default)]
+struct Kept {
+    /// The last lines before the first panic: what the test was doing.
+    before: VecDeque<String>,
+    /// Each panic's location and message (up to its backtrace), in order.
+    panics: Vec<String>,
+}
+
+const BEFORE_LINES: usize = 15;
+const MAX_PANIC_LINES: usize = 40;
+
+impl Kept {
+    fn summary(&self) -> String {
+        let mut lines: Vec<&str> = self.before.iter().map(String::as_str).collect();
+        lines.extend(self.panics.iter().map(String::as_str));
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// Copies `from` to this process's stdout (or stderr) line by line, bypassing the test
+/// harness's capture as the child's own output did, and keeps what [`Kept`] describes.
+fn pass_through(from: impl Read + Send + 'static, to_stderr: bool) -> JoinHandle<Kept> {
+    std::thread::spawn(move || {
+        let mut kept = Kept::default();
+        let mut in_panic = false;
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            let _ = if to_stderr {
+                writeln!(std::io::stderr().lock(), "{line}")
+            } else {
+                writeln!(std::io::stdout().lock(), "{line}")
+            };
+            if line.contains("panicked at") {
+                in_panic = true;
+            } else if line.starts_with("stack backtrace:") || line.starts_with("note: ") {
+                in_panic = false;
+            }
+            if in_panic {
+                if kept.panics.len() < MAX_PANIC_LINES {
+                    kept.panics.push(line);
+                }
+            } else if kept.panics.is_empty() {
+                if kept.before.len() == BEFORE_LINES {
+                    kept.before.pop_front();
+                }
+                kept.before.push_back(line);
+            }
+        }
+        kept
+    })
 }
