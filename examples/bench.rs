@@ -8,6 +8,8 @@
 //! - SRTP protection of a full-size packet (AES-128-GCM and AES-128-CM-HMAC-SHA1-80): the
 //!   per-viewer crypto;
 //! - the synthetic source's pictures (bars and busy);
+//! - starting an H.264 encoder (the first viewer's join waits for it) and the memory one
+//!   holds;
 //! - Opus encode of 20 ms;
 //! - resampling 20 ms (rubato's windowed sinc): 48 kHz → 16 kHz (talkback on a USB
 //!   speakerphone) and 44.1 kHz → 48 kHz (a microphone).
@@ -36,6 +38,59 @@ fn per_item(label: &str, n: u32, f: impl FnMut(u32)) {
     }
 }
 
+fn h264_settings(width: u32, height: u32) -> H264Settings {
+    H264Settings {
+        width,
+        height,
+        fps: 30,
+        bitrate_bps: 1_500_000,
+        max_bitrate_bps: 1_500_000,
+        keyframe_interval_frames: 60,
+        temporal_layers: 3,
+    }
+}
+
+/// This process's resident memory in KiB (`VmRSS`), 0 where /proc is missing.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The memory an encoder holds once it has encoded a picture: valid for the first encoder
+/// in this process only (a later one reuses what an earlier one freed).
+fn encoder_memory(width: u32, height: u32) {
+    let before = rss_kib();
+    let mut encoder = H264Encoder::new(h264_settings(width, height)).expect("encoder");
+    let picture = rtcam::capture::VideoFrame::black(width, height, Instant::now(), 0);
+    encoder.encode(&picture, false).expect("encode");
+    let held = rss_kib().saturating_sub(before);
+    println!(
+        "{:<42} {:>8.1} MiB",
+        format!("H.264 encoder resident {width}x{height}"),
+        held as f64 / 1024.0
+    );
+}
+
+/// Starting an encoder and its first picture (an IDR): the first viewer's join waits for
+/// both.
+fn encoder_start(width: u32, height: u32, n: u32) {
+    let picture = rtcam::capture::VideoFrame::black(width, height, Instant::now(), 0);
+    per_item(
+        &format!("H.264 encoder start + 1st picture {width}x{height}"),
+        n,
+        |_| {
+            let mut encoder = H264Encoder::new(h264_settings(width, height)).expect("encoder");
+            std::hint::black_box(encoder.encode(&picture, false).expect("encode"));
+        },
+    );
+}
+
 fn encode(width: u32, height: u32, frames: u32) {
     let clock = Arc::new(SimulatedClock::new(0));
     let mut source = SyntheticVideo::new(
@@ -52,16 +107,7 @@ fn encode(width: u32, height: u32, frames: u32) {
             source.next_frame().expect("frame")
         })
         .collect();
-    let mut encoder = H264Encoder::new(H264Settings {
-        width,
-        height,
-        fps: 30,
-        bitrate_bps: 1_500_000,
-        max_bitrate_bps: 1_500_000,
-        keyframe_interval_frames: 60,
-        temporal_layers: 3,
-    })
-    .expect("encoder");
+    let mut encoder = H264Encoder::new(h264_settings(width, height)).expect("encoder");
     per_item(
         &format!("H.264 encode {width}x{height} (per frame)"),
         frames,
@@ -129,6 +175,9 @@ fn main() {
         synthetic(640, 480, busy);
         synthetic(1280, 720, busy);
     }
+    encoder_memory(1280, 720);
+    encoder_start(640, 480, 40);
+    encoder_start(1280, 720, 30);
     encode(640, 480, 150);
     encode(1280, 720, 90);
 

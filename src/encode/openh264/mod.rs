@@ -3,19 +3,17 @@
 //! second or fourth picture), no B-frames (baseline has none), SPS/PPS ahead of every IDR.
 
 mod params;
+mod raw;
 
 use std::os::raw::{c_int, c_void};
 
-use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType,
-};
-use openh264::formats::YUVSlices;
-use openh264::OpenH264API;
 use openh264_sys2::{
-    SBitrateInfo, SEncParamExt, ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE,
-    ENCODER_OPTION_IDR_INTERVAL, ENCODER_OPTION_SVC_ENCODE_PARAM_EXT, SPATIAL_LAYER_ALL,
-    VIDEO_CODING_LAYER,
+    videoFrameTypeI, videoFrameTypeIDR, videoFrameTypeInvalid, videoFrameTypeSkip, SBitrateInfo,
+    ENCODER_OPTION, ENCODER_OPTION_BITRATE, ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_IDR_INTERVAL,
+    SPATIAL_LAYER_ALL,
 };
+
+use raw::RawEncoder;
 
 use super::EncodeError;
 use crate::capture::VideoFrame;
@@ -68,7 +66,7 @@ pub struct EncodedVideo {
 
 /// The openh264 encoder.
 pub struct H264Encoder {
-    inner: Encoder,
+    inner: RawEncoder,
     settings: H264Settings,
     bitrate_bps: u32,
 }
@@ -88,43 +86,13 @@ fn check(code: c_int, what: &'static str) -> Result<(), EncodeError> {
 impl H264Encoder {
     /// Creates and initialises an encoder at the configured size.
     pub fn new(settings: H264Settings) -> Result<Self, EncodeError> {
-        let config = EncoderConfig::new()
-            .usage_type(UsageType::CameraVideoRealTime)
-            .rate_control_mode(RateControlMode::Bitrate)
-            .bitrate(BitRate::from_bps(settings.bitrate_bps))
-            .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
-            .skip_frames(true);
-        let inner = Encoder::with_api_config(OpenH264API::from_source(), config)
-            .map_err(|e| h264_error("create")(e.to_string()))?;
-        let mut enc = Self {
+        let inner = RawEncoder::new(|p| params::apply(p, &settings))
+            .map_err(|(what, code)| h264_error(what)(format!("openh264 returned {code}")))?;
+        Ok(Self {
             inner,
             settings,
             bitrate_bps: settings.bitrate_bps,
-        };
-        // The wrapper initialises openh264 on the first picture; after that the whole
-        // parameter set is replaced with rtcam's (which restarts the stream with an IDR).
-        let black = VideoFrame::black(
-            settings.width,
-            settings.height,
-            std::time::Instant::now(),
-            0,
-        );
-        enc.encode(&black, false)?;
-        let mut p = SEncParamExt::default();
-        // SAFETY: the encoder is initialised (one picture went through it); `p` outlives
-        // both calls, and SetOption copies the parameters.
-        unsafe {
-            let raw = enc.inner.raw_api();
-            check(raw.get_default_params(&mut p), "default parameters")?;
-            params::apply(&mut p, &settings);
-            enc.set_option(
-                ENCODER_OPTION_SVC_ENCODE_PARAM_EXT,
-                (&mut p as *mut SEncParamExt).cast(),
-                "parameters",
-            )?;
-        }
-        enc.inner.force_intra_frame();
-        Ok(enc)
+        })
     }
 
     /// # Safety
@@ -135,7 +103,8 @@ impl H264Encoder {
         value: *mut c_void,
         what: &'static str,
     ) -> Result<(), EncodeError> {
-        check(self.inner.raw_api().set_option(option, value), what)
+        // SAFETY: see the function's contract.
+        check(unsafe { self.inner.set_option(option, value) }, what)
     }
 
     /// The settings this encoder was made with.
@@ -214,30 +183,18 @@ impl H264Encoder {
             )));
         }
         if force_idr {
-            self.inner.force_intra_frame();
+            self.inner.force_idr();
         }
-        let (w, h) = (frame.width as usize, frame.height as usize);
-        let (y, u, v) = frame.planes();
-        let source = YUVSlices::new((y, u, v), (w, h), (w, w / 2, w / 2));
-        let stream = self
+        let out = self
             .inner
-            .encode(&source)
-            .map_err(|e| h264_error("encode")(e.to_string()))?;
-        let keyframe = matches!(stream.frame_type(), FrameType::IDR | FrameType::I);
-        if matches!(stream.frame_type(), FrameType::Skip | FrameType::Invalid) {
+            .encode(frame.planes(), frame.width as usize, frame.height as usize)
+            .map_err(|(what, code)| h264_error(what)(format!("openh264 returned {code}")))?;
+        let kind = out.frame_type;
+        if kind == videoFrameTypeSkip || kind == videoFrameTypeInvalid || out.data.is_empty() {
             return Ok(None);
         }
-        let info = stream.raw_info();
-        let layers =
-            &info.sLayerInfo[..(info.iLayerNum.max(0) as usize).min(info.sLayerInfo.len())];
-        let temporal_id = layers
-            .iter()
-            .find(|l| c_int::from(l.uiLayerType) == VIDEO_CODING_LAYER as c_int)
-            .map_or(0, |l| l.uiTemporalId);
-        let data = stream.to_vec();
-        if data.is_empty() {
-            return Ok(None);
-        }
+        let keyframe = kind == videoFrameTypeIDR || kind == videoFrameTypeI;
+        let (data, temporal_id) = (out.data, out.temporal_id);
         Ok(Some(EncodedVideo {
             data: data.into(),
             keyframe,
