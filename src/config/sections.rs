@@ -295,6 +295,10 @@ pub struct WebrtcConfig {
     pub udp_port: u16,
     /// STUN/TURN servers. Default none.
     pub ice_servers: Vec<IceServer>,
+    /// Ask viewers to show each picture as soon as it is decoded (the playout-delay RTP
+    /// header extension, minimum and maximum 0): live, not smoothed. Default true; false
+    /// lets the browser buffer against network jitter.
+    pub zero_playout_delay: bool,
 }
 
 impl Default for MqttConfig {
@@ -362,6 +366,7 @@ impl Default for WebrtcConfig {
             include_loopback: false,
             udp_port: 0,
             ice_servers: Vec::new(),
+            zero_playout_delay: true,
         }
     }
 }

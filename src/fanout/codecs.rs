@@ -16,6 +16,14 @@ pub const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 /// RTP payload type of Opus in our offers.
 pub const OPUS_PAYLOAD_TYPE: u8 = 111;
 
+/// The RTP header extension by which a sender asks the receiver for a playout delay range
+/// (libwebrtc's, which Chromium and Firefox read): video packets carry min = max = 0, "show
+/// each picture as soon as it is decoded", which is what a live camera wants. Without it
+/// Chromium adds its smoothing render delay (docs/benchmarks.md).
+pub const PLAYOUT_DELAY_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+/// The extension's payload: 12-bit minimum and maximum in 10 ms units, both 0.
+pub const ZERO_PLAYOUT_DELAY: [u8; 3] = [0, 0, 0];
+
 /// The H.264 capability of the video track.
 pub fn h264_capability() -> RTCRtpCodecCapability {
     RTCRtpCodecCapability {

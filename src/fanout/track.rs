@@ -22,6 +22,8 @@ use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Packetizer;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecParameters, RTPCodecType};
 use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_CC_URI};
+
+use super::codecs::{PLAYOUT_DELAY_URI, ZERO_PLAYOUT_DELAY};
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
 
 use super::codecs;
@@ -134,6 +136,8 @@ pub(super) struct Binding {
     payload_type: u8,
     pub(super) writer: Arc<dyn TrackLocalWriter + Send + Sync>,
     mid: Option<(u8, Bytes)>,
+    /// The playout-delay extension's id, when negotiated.
+    playout_delay: Option<u8>,
     pub(super) abs_send_time: Option<u8>,
     /// The transport-wide sequence number's extension id, when negotiated.
     pub(super) transport_cc: Option<u8>,
@@ -269,6 +273,11 @@ impl ViewerTrack {
             if let Some((id, mid)) = &binding.mid {
                 let _ = pkt.header.set_extension(*id, mid.clone());
             }
+            if let Some(id) = binding.playout_delay {
+                let _ = pkt
+                    .header
+                    .set_extension(id, Bytes::from_static(&ZERO_PLAYOUT_DELAY));
+            }
             resender.record(pkt.clone());
             out.push(pkt);
         }
@@ -354,6 +363,7 @@ impl TrackLocal for ViewerTrack {
             payload_type: codec.payload_type,
             writer: t.write_stream(),
             mid,
+            playout_delay: ext_id(PLAYOUT_DELAY_URI),
             abs_send_time: ext_id(ABS_SEND_TIME_URI),
             transport_cc: ext_id(TRANSPORT_CC_URI),
         }));

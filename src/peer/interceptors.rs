@@ -10,6 +10,9 @@
 //! not do transport-wide feedback. Only video carries the sequence numbers: the audio the
 //! device sends does not need them. On audio, transport-wide feedback is offered so the
 //! device answers for the talkback it receives (webrtc-rs' receiver interceptor).
+//!
+//! The playout-delay extension, when configured, so video packets can ask for no playout
+//! delay (`fanout::track` stamps it).
 
 use webrtc::api::interceptor_registry::configure_rtcp_reports;
 use webrtc::api::media_engine::MediaEngine;
@@ -20,8 +23,14 @@ use webrtc::rtp_transceiver::rtp_codec::{RTCRtpHeaderExtensionCapability, RTPCod
 use webrtc::rtp_transceiver::RTCPFeedback;
 use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, TRANSPORT_CC_URI};
 
-/// The interceptor registry, with the feedback it needs registered on `media`.
-pub fn registry(media: &mut MediaEngine) -> Result<Registry, webrtc::Error> {
+use crate::fanout::codecs::PLAYOUT_DELAY_URI;
+
+/// The interceptor registry, with the feedback it needs registered on `media`; offers the
+/// playout-delay extension (`fanout::codecs::PLAYOUT_DELAY_URI`) when `zero_playout_delay`.
+pub fn registry(
+    media: &mut MediaEngine,
+    zero_playout_delay: bool,
+) -> Result<Registry, webrtc::Error> {
     for parameter in ["", "pli"] {
         media.register_feedback(
             RTCPFeedback {
@@ -34,13 +43,16 @@ pub fn registry(media: &mut MediaEngine) -> Result<Registry, webrtc::Error> {
     let mut registry = Registry::new();
     registry.add(Box::new(Generator::builder()));
     registry = configure_rtcp_reports(registry);
-    media.register_header_extension(
-        RTCRtpHeaderExtensionCapability {
-            uri: ABS_SEND_TIME_URI.to_owned(),
-        },
-        RTPCodecType::Video,
-        None,
-    )?;
+    let playout_delay = zero_playout_delay.then_some(PLAYOUT_DELAY_URI);
+    for uri in std::iter::once(ABS_SEND_TIME_URI).chain(playout_delay) {
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: uri.to_owned(),
+            },
+            RTPCodecType::Video,
+            None,
+        )?;
+    }
     for kind in [RTPCodecType::Video, RTPCodecType::Audio] {
         media.register_feedback(
             RTCPFeedback {

@@ -154,7 +154,8 @@ impl PeerFactory {
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         codecs::register(&mut media).map_err(PeerError::Setup)?;
-        let registry = interceptors::registry(&mut media).map_err(PeerError::Setup)?;
+        let registry = interceptors::registry(&mut media, config.zero_playout_delay)
+            .map_err(PeerError::Setup)?;
         let mut settings = SettingEngine::default();
         settings.set_include_loopback_candidate(config.include_loopback);
         // IPv6 link-local addresses need a scope id webrtc-rs does not keep: skip them

@@ -1,5 +1,6 @@
 //! End to end through a real mosquitto started on a free loopback port: the same checks as
-//! the embedded-broker test, with a viewer that trickles its candidates.
+//! the embedded-broker test, with a viewer that trickles its candidates; and every video
+//! packet asks for no playout delay.
 
 use crate::support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,6 +14,12 @@ async fn viewer_decodes_stream_via_mosquitto() {
     let device = support::Device::start(support::device_config(broker.port, "cam-mosquitto"));
     let report = support::watch_and_measure(broker.port, "cam-mosquitto", true).await;
     support::assert_healthy_stream(&report);
+    // The viewer accepted the playout-delay extension (as browsers do): every video packet
+    // asks it to show each picture once decoded (webrtc.zero_playout_delay, default on).
+    assert!(
+        report.video_rtp > 100 && report.zero_playout_delay == report.video_rtp,
+        "every video packet asks for no playout delay: {report:?}"
+    );
     device.stop().await;
     // A clean stop leaves the device offline and its offer cleared on the broker.
     let mut mqtt = support::viewer::TestMqtt::connect("127.0.0.1", broker.port, "mqtt-after").await;

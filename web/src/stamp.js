@@ -51,7 +51,8 @@ export function decodeStamp(rgba, width, height) {
 /**
  * Watches a <video> and reports, per presented frame, the stamp and the capture → display
  * latency (display clock minus the device's capture clock: meaningful when both clocks agree,
- * as in the demo on one machine, or with NTP-synchronised clocks).
+ * as in the demo on one machine, or with NTP-synchronised clocks); where the browser says
+ * (Chromium), also capture → received (the frame's last packet) and its decode time.
  */
 export class StampReader {
   constructor(video, onStamp) {
@@ -86,11 +87,17 @@ export class StampReader {
     // bandwidth may send half-size pictures (its second stream): then the rows are 8 px.
     const stamp = this.decodeStrip(w, ROWS * BLOCK_HEIGHT) ?? this.decodeStrip(w, (ROWS * BLOCK_HEIGHT) / 2);
     if (stamp) {
-      // `expectedDisplayTime` is when the compositor shows the frame (performance clock).
+      // `expectedDisplayTime` is when the compositor shows the frame, `presentationTime` when
+      // it was handed to the compositor, `receiveTime` when its last packet arrived
+      // (performance clock), `processingDuration` its decode (seconds).
       const shownAt = meta?.expectedDisplayTime
         ? performance.timeOrigin + meta.expectedDisplayTime
         : Date.now();
-      this.onStamp({ ...stamp, latencyMs: shownAt - stamp.unixMs });
+      const since = (t) => (t ? performance.timeOrigin + t - stamp.unixMs : null);
+      const receivedMs = since(meta?.receiveTime);
+      const presentedMs = since(meta?.presentationTime);
+      const decodeMs = typeof meta?.processingDuration === 'number' ? meta.processingDuration * 1000 : null;
+      this.onStamp({ ...stamp, latencyMs: shownAt - stamp.unixMs, receivedMs, presentedMs, decodeMs });
     }
   }
 

@@ -87,21 +87,40 @@ export function percentiles(values) {
   return { p50: at(0.5), p95: at(0.95) };
 }
 
-/** Latencies of the last 300 stamps read; the overlay summarises the last 60 of them. */
+const KEPT = 300;
+const keep = (list, v) => {
+  list.push(v);
+  if (list.length > KEPT) list.splice(0, list.length - KEPT);
+};
+
+/**
+ * Latencies of the last 300 stamps read (capture → display in `values`; capture → received,
+ * capture → handed to the compositor and decode times in `received`, `presented` and
+ * `decode`, where the browser reports them); the overlay
+ * summarises the last 60 of them.
+ */
 export class LatencyLog {
   constructor() {
     this.values = [];
-    this.last = null; // the last stamp read: {frame, unixMs, latencyMs}
+    this.received = [];
+    this.presented = [];
+    this.decode = [];
+    this.last = null; // the last stamp read: {frame, unixMs, latencyMs, receivedMs, presentedMs, decodeMs}
   }
 
   push(stamp) {
     this.last = stamp;
-    this.values.push(stamp.latencyMs);
-    if (this.values.length > 300) this.values.splice(0, this.values.length - 300);
+    keep(this.values, stamp.latencyMs);
+    if (stamp.receivedMs != null) keep(this.received, stamp.receivedMs);
+    if (stamp.presentedMs != null) keep(this.presented, stamp.presentedMs);
+    if (stamp.decodeMs != null) keep(this.decode, stamp.decodeMs);
   }
 
+  /** {p50, p95} of capture → display, and `receivedP50` when known. */
   summary() {
-    return percentiles(this.values.slice(-60));
+    const s = percentiles(this.values.slice(-60));
+    const r = this.received.length ? percentiles(this.received.slice(-60)) : null;
+    return { ...s, receivedP50: r ? r.p50 : null };
   }
 }
 
@@ -133,7 +152,8 @@ export function formatStats(s, latency, lastStamp, device) {
   }
   // Only a synthetic (stamped) picture has these; a real camera's has not.
   if (lastStamp) {
-    lines.push(`latency     p50 ${fmt(latency.p50, 0, ' ms')}  p95 ${fmt(latency.p95, 0, ' ms')}`);
+    const received = latency.receivedP50 != null ? `  (received ${fmt(latency.receivedP50, 0, ' ms')})` : '';
+    lines.push(`latency     p50 ${fmt(latency.p50, 0, ' ms')}  p95 ${fmt(latency.p95, 0, ' ms')}${received}`);
     lines.push(`frame       #${lastStamp.frame}`);
   }
   return lines.join('\n');

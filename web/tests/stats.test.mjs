@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { StatsSampler, formatStats, inboundVideo, pairTypes, selectedPair } from '../src/stats.js';
+import { LatencyLog, StatsSampler, formatStats, inboundVideo, pairTypes, selectedPair } from '../src/stats.js';
 
 const sample = { width: 640, height: 480, fps: 30, kbps: 812, rttMs: 12.5, packetsLost: 3, audioPackets: 500 };
 
@@ -87,4 +87,25 @@ test('a new session after a re-join shows no negative bitrate', async () => {
   bytes = 1000;
   await new Promise((r) => setTimeout(r, 5));
   assert.equal((await sampler.sample(pc)).kbps, null);
+});
+
+test('the latency log splits capture → display at the last packet received, where the browser says', () => {
+  const log = new LatencyLog();
+  for (let i = 0; i < 10; i++) log.push({ frame: i, unixMs: 0, latencyMs: 30 + i, receivedMs: 5, presentedMs: 20, decodeMs: 2 });
+  // A browser without receiveTime: the frame still counts for capture → display.
+  log.push({ frame: 10, unixMs: 0, latencyMs: 40, receivedMs: null, decodeMs: null });
+  assert.equal(log.values.length, 11);
+  assert.equal(log.received.length, 10);
+  assert.equal(log.decode.length, 10);
+  assert.equal(log.presented.length, 10);
+  const s = log.summary();
+  assert.equal(s.p50, 35);
+  assert.equal(s.receivedP50, 5);
+  const text = formatStats(sample, s, log.last, null);
+  assert.match(text, /^latency +p50 35 ms {2}p95 40 ms {2}\(received 5 ms\)$/m);
+  const older = formatStats(sample, { p50: 35, p95: 40, receivedP50: null }, log.last, null);
+  assert.match(older, /^latency +p50 35 ms {2}p95 40 ms$/m);
+  for (let i = 0; i < 400; i++) log.push({ frame: i, unixMs: 0, latencyMs: 1, receivedMs: 1, decodeMs: 1 });
+  assert.equal(log.values.length, 300);
+  assert.equal(log.received.length, 300);
 });

@@ -10,11 +10,16 @@ use crate::browser::{repo, require_browser_tools, run_browser, wait_listening};
 use crate::support;
 use support::process::Proc;
 
-/// One page's run: capture → display p50 and p95 (ms), frames read, page open → playing (ms).
+/// One page's run: capture → display p50 and p95 (ms); of it capture → received (the frame's
+/// last packet), capture → handed to the compositor and the decode (p50, ms; NaN where the
+/// browser does not say); frames read; page open → playing (ms).
 #[derive(Debug, Clone, Copy)]
 pub struct PageLatency {
     pub p50: f64,
     pub p95: f64,
+    pub received_p50: f64,
+    pub presented_p50: f64,
+    pub decode_p50: f64,
     pub frames: u64,
     pub open_to_playing_ms: f64,
 }
@@ -60,6 +65,9 @@ pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
     PageLatency {
         p50: l["p50"].as_f64().unwrap_or(f64::NAN),
         p95: l["p95"].as_f64().unwrap_or(f64::NAN),
+        received_p50: l["receivedP50"].as_f64().unwrap_or(f64::NAN),
+        presented_p50: l["presentedP50"].as_f64().unwrap_or(f64::NAN),
+        decode_p50: l["decodeP50"].as_f64().unwrap_or(f64::NAN),
         frames: l["frames"].as_u64().unwrap_or(0),
         open_to_playing_ms: report["openToPlayingMs"].as_f64().unwrap_or(f64::NAN),
     }

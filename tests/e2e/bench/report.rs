@@ -168,7 +168,7 @@ impl Report {
                 percentile(ms, 95.0)
             );
         }
-        out += "\n| viewer page, Chromium, 640x480 | runs | capture → display p50 / p95 ms (medians) | page open → playing ms |\n|---|---|---|---|\n";
+        out += "\n| viewer page, Chromium, 640x480 | runs | capture → display p50 / p95 ms (medians) | of it, p50 ms: capture → received / → to the compositor (decode) | page open → playing ms |\n|---|---|---|---|---|\n";
         for (low, runs) in self.page.iter().rev() {
             let pick = |f: fn(&PageLatency) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
             let mode = if *low {
@@ -177,10 +177,13 @@ impl Report {
                 "browser's own delay (`?lowdelay=0`)"
             };
             out += &format!(
-                "| {mode} | {} | {:.0} / {:.0} | {:.0} |\n",
+                "| {mode} | {} | {:.0} / {:.0} | {:.1} / {:.1} ({:.1}) | {:.0} |\n",
                 runs.len(),
                 pick(|r| r.p50),
                 pick(|r| r.p95),
+                pick(|r| r.received_p50),
+                pick(|r| r.presented_p50),
+                pick(|r| r.decode_p50),
                 pick(|r| r.open_to_playing_ms)
             );
         }

@@ -10,6 +10,7 @@ use webrtc::rtp::packetizer::Depacketizer;
 use webrtc::track::track_remote::TrackRemote;
 
 use rtcam::capture::stamp;
+use rtcam::fanout::codecs::ZERO_PLAYOUT_DELAY;
 use rtcam::h264::nal_types;
 
 use super::jitter::{Jitter, Out};
@@ -70,11 +71,19 @@ pub async fn read_video(
     let mut waiting_for_idr = false;
     let mut last_pli: Option<Instant> = None;
     let mut last_packet = Instant::now();
+    let playout_delay_id = seen.lock().unwrap().playout_delay_id;
     while last_packet.elapsed() < Duration::from_secs(30) {
         let now = Instant::now();
         let outs = match tokio::time::timeout(Duration::from_millis(20), track.read_rtp()).await {
             Ok(Ok((pkt, _))) => {
                 last_packet = now;
+                let zero = playout_delay_id
+                    .and_then(|id| pkt.header.get_extension(id))
+                    .is_some_and(|b| b[..] == ZERO_PLAYOUT_DELAY);
+                let mut s = seen.lock().unwrap();
+                s.video_rtp += 1;
+                s.zero_playout_delay += usize::from(zero);
+                drop(s);
                 jitter.push(pkt, now)
             }
             Ok(Err(_)) => break,

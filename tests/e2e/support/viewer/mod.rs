@@ -33,6 +33,7 @@ pub use super::mqtt_client::TestMqtt;
 pub use media::{count_video, read_audio, read_video, talk};
 pub use options::ViewerOptions;
 pub use report::{window_report, WindowReport};
+use rtcam::fanout::codecs::PLAYOUT_DELAY_URI;
 pub use seen::{Decoded, Seen};
 use topics::{FromDevice, SessionTopics};
 
@@ -148,6 +149,16 @@ impl Viewer {
         rtcam::install_crypto_provider();
         let mut media = MediaEngine::default();
         rtcam::fanout::codecs::register(&mut media).map_err(|e| e.to_string())?;
+        // Like Chromium and Firefox, accept the device's playout-delay requests.
+        media
+            .register_header_extension(
+                webrtc::rtp_transceiver::rtp_codec::RTCRtpHeaderExtensionCapability {
+                    uri: PLAYOUT_DELAY_URI.to_owned(),
+                },
+                webrtc::rtp_transceiver::rtp_codec::RTPCodecType::Video,
+                None,
+            )
+            .map_err(|e| e.to_string())?;
         let registry = register_default_interceptors(Registry::new(), &mut media)
             .map_err(|e| e.to_string())?;
         let mut settings = webrtc::api::setting_engine::SettingEngine::default();
@@ -233,6 +244,7 @@ impl Viewer {
                 .map_err(|e| format!("add talkback track: {e}"))?;
             tokio::spawn(talk(track, hz));
         }
+        seen.lock().unwrap().playout_delay_id = extmap_id(&sdp, PLAYOUT_DELAY_URI);
         pc.set_remote_description(RTCSessionDescription::offer(sdp).map_err(|e| e.to_string())?)
             .await
             .map_err(|e| format!("set remote offer: {e}"))?;
@@ -365,4 +377,13 @@ impl Viewer {
             .await;
         let _ = self.pc.close().await;
     }
+}
+
+/// The id an SDP gives the header extension `uri` (`a=extmap:ID[/direction] URI`).
+fn extmap_id(sdp: &str, uri: &str) -> Option<u8> {
+    sdp.lines().find_map(|l| {
+        let (id, rest) = l.trim().strip_prefix("a=extmap:")?.split_once(' ')?;
+        let id = id.split('/').next()?.parse().ok()?;
+        (rest.split_whitespace().next()? == uri).then_some(id)
+    })
 }

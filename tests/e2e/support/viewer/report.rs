@@ -14,6 +14,9 @@ pub struct WindowReport {
     pub audio_packets: usize,
     pub latency_p50_ms: u64,
     pub latency_p95_ms: u64,
+    /// Over the whole session: video packets, and of them those asking for no playout delay.
+    pub video_rtp: usize,
+    pub zero_playout_delay: usize,
 }
 
 /// Analyses the frames whose decode time falls in `[from, from+len)`.
@@ -60,6 +63,8 @@ pub fn window_report(
         audio_packets,
         latency_p50_ms: pct(0.5),
         latency_p95_ms: pct(0.95),
+        video_rtp: seen.video_rtp,
+        zero_playout_delay: seen.zero_playout_delay,
     }
 }
 

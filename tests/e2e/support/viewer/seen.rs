@@ -41,6 +41,12 @@ pub struct Seen {
     pub video_packets: usize,
     pub video_bytes: usize,
     pub video_ssrc: Option<u32>,
+    /// The playout-delay extension's id in the offer (this viewer accepts it, as browsers do).
+    pub playout_delay_id: Option<u8>,
+    /// Video packets read by the decoding viewer, and of them those asking for a playout
+    /// delay of 0 (minimum and maximum).
+    pub video_rtp: usize,
+    pub zero_playout_delay: usize,
     pub errors: Vec<Value>,
     pub hangups: Vec<Value>,
     /// The device's `stats` messages for this session, as they arrived.
