@@ -123,8 +123,20 @@ fn pass_through(from: impl Read + Send + 'static, to_stderr: bool) -> JoinHandle
     std::thread::spawn(move || {
         let mut kept = Kept::default();
         let mut in_panic = false;
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
+        let mut reader = BufReader::new(from);
+        let mut raw = Vec::new();
+        // Bytes, not `lines()`: a line that is not UTF-8 (a tool's binary output) must not
+        // stop the reading, or the child blocks once the pipe is full.
+        loop {
+            raw.clear();
+            match reader.read_until(b'\n', &mut raw) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+            let line = String::from_utf8_lossy(&raw);
+            let line = line.trim_end_matches(['\n', '\r']).to_string();
             let _ = if to_stderr {
                 writeln!(std::io::stderr().lock(), "{line}")
             } else {
