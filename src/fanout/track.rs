@@ -22,11 +22,9 @@ use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Packetizer;
 use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecParameters, RTPCodecType};
 use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_CC_URI};
-
-use super::codecs::{PLAYOUT_DELAY_URI, ZERO_PLAYOUT_DELAY};
 use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
 
-use super::codecs;
+use super::codecs::{self, PLAYOUT_DELAY_URI, ZERO_PLAYOUT_DELAY};
 use super::keyframe::KeyframeRequests;
 use super::pacer::{self, Batch};
 use super::rate::{RateControl, ViewerRate};

@@ -75,11 +75,14 @@ fn h264_error(what: &'static str) -> impl FnOnce(String) -> EncodeError {
     move |reason| EncodeError::H264 { what, reason }
 }
 
+fn failed(what: &'static str, code: c_int) -> EncodeError {
+    h264_error(what)(format!("openh264 returned {code}"))
+}
+
 fn check(code: c_int, what: &'static str) -> Result<(), EncodeError> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(h264_error(what)(format!("openh264 returned {code}")))
+    match code {
+        0 => Ok(()),
+        code => Err(failed(what, code)),
     }
 }
 
@@ -87,7 +90,7 @@ impl H264Encoder {
     /// Creates and initialises an encoder at the configured size.
     pub fn new(settings: H264Settings) -> Result<Self, EncodeError> {
         let inner = RawEncoder::new(|p| params::apply(p, &settings))
-            .map_err(|(what, code)| h264_error(what)(format!("openh264 returned {code}")))?;
+            .map_err(|(what, code)| failed(what, code))?;
         Ok(Self {
             inner,
             settings,
@@ -188,7 +191,7 @@ impl H264Encoder {
         let out = self
             .inner
             .encode(frame.planes(), frame.width as usize, frame.height as usize)
-            .map_err(|(what, code)| h264_error(what)(format!("openh264 returned {code}")))?;
+            .map_err(|(what, code)| failed(what, code))?;
         let kind = out.frame_type;
         if kind == videoFrameTypeSkip || kind == videoFrameTypeInvalid || out.data.is_empty() {
             return Ok(None);

@@ -87,33 +87,26 @@ impl RawEncoder {
         // SAFETY: functions of a created encoder, given pointers valid for each call
         // (openh264 copies the parameters).
         unsafe {
-            enc.check(
+            check(
                 "default parameters",
                 (enc.vt.get_default_params)(ptr, &mut p),
             )?;
             configure(&mut p);
-            enc.check("initialise", (enc.vt.initialize_ext)(ptr, &p))?;
+            check("initialise", (enc.vt.initialize_ext)(ptr, &p))?;
             let mut quiet = WELS_LOG_QUIET as c_int;
             let code = enc.set_option(
                 ENCODER_OPTION_TRACE_LEVEL,
                 (&mut quiet as *mut c_int).cast(),
             );
-            enc.check("log level", code)?;
+            check("log level", code)?;
             let mut format = videoFormatI420 as c_int;
             let code = enc.set_option(
                 ENCODER_OPTION_DATAFORMAT,
                 (&mut format as *mut c_int).cast(),
             );
-            enc.check("input format", code)?;
+            check("input format", code)?;
         }
         Ok(enc)
-    }
-
-    fn check(&self, what: &'static str, code: c_int) -> Result<(), Failure> {
-        match code {
-            0 => Ok(()),
-            code => Err((what, code)),
-        }
     }
 
     /// Returns openh264's code (0 is success).
@@ -163,7 +156,7 @@ impl RawEncoder {
         // SAFETY: the planes hold a whole picture (checked above) and outlive the call; the
         // output is ours and openh264 fills it.
         let code = unsafe { (self.vt.encode_frame)(self.ptr, &source, &mut *self.out) };
-        self.check("encode", code)?;
+        check("encode", code)?;
         let info = &*self.out;
         let layers =
             &info.sLayerInfo[..(info.iLayerNum.max(0) as usize).min(info.sLayerInfo.len())];
@@ -199,5 +192,12 @@ impl Drop for RawEncoder {
             (self.vt.uninitialize)(self.ptr);
             APILoader::WelsDestroySVCEncoder(self.ptr);
         }
+    }
+}
+
+fn check(what: &'static str, code: c_int) -> Result<(), Failure> {
+    match code {
+        0 => Ok(()),
+        code => Err((what, code)),
     }
 }
