@@ -14,6 +14,7 @@
 //! May import: `encode`, `capture`, `config`, and the leaves.
 
 mod audio;
+mod binding;
 pub mod codecs;
 mod encoders;
 pub mod keyframe;

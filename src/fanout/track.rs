@@ -10,7 +10,6 @@
 //! picture that would overfill the pacer's queue is dropped and the viewer is resynchronised
 //! with an IDR.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -20,11 +19,9 @@ use tokio::sync::mpsc;
 use tracing::debug;
 use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Packetizer;
-use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecParameters, RTPCodecType};
-use webrtc::sdp::extmap::{ABS_SEND_TIME_URI, SDES_MID_URI, TRANSPORT_CC_URI};
-use webrtc::track::track_local::{TrackLocal, TrackLocalContext, TrackLocalWriter};
 
-use super::codecs::{self, PLAYOUT_DELAY_URI, ZERO_PLAYOUT_DELAY};
+use super::binding::Binding;
+use super::codecs::ZERO_PLAYOUT_DELAY;
 use super::keyframe::KeyframeRequests;
 use super::pacer::{self, Batch};
 use super::rate::{RateControl, ViewerRate};
@@ -128,19 +125,6 @@ impl VideoTracks {
     }
 }
 
-/// Where a negotiated viewer's packets go.
-pub(super) struct Binding {
-    ssrc: u32,
-    payload_type: u8,
-    pub(super) writer: Arc<dyn TrackLocalWriter + Send + Sync>,
-    mid: Option<(u8, Bytes)>,
-    /// The playout-delay extension's id, when negotiated.
-    playout_delay: Option<u8>,
-    pub(super) abs_send_time: Option<u8>,
-    /// The transport-wide sequence number's extension id, when negotiated.
-    pub(super) transport_cc: Option<u8>,
-}
-
 #[derive(Default)]
 struct SendState {
     seq: u16,
@@ -156,6 +140,8 @@ struct SendState {
     last_ts: Option<(u32, u32)>,
     /// When an IDR of the stream this viewer should switch to was asked for.
     switch_asked: Option<(Stream, Instant)>,
+    /// Whether the viewer has been sent its first picture (an IDR).
+    opened: bool,
 }
 
 /// One viewer's video: implements webrtc-rs' [`TrackLocal`] for its one binding.
@@ -195,6 +181,22 @@ impl ViewerTrack {
         lock(&self.binding).as_ref().map(|b| b.ssrc)
     }
 
+    /// Negotiated: packets go to `binding` from now on.
+    pub(super) fn bound(&self, binding: Binding) {
+        {
+            let mut s = lock(&self.state);
+            // Numbered from a random start before the first packet can go out.
+            s.seq = rand::random();
+            // Pictures before the first IDR would be undecodable: the first one asks for it.
+            s.waiting_for_idr = true;
+        }
+        *lock(&self.binding) = Some(Arc::new(binding));
+    }
+
+    pub(super) fn unbound(&self) {
+        *lock(&self.binding) = None;
+    }
+
     pub(super) fn output(&self) -> Option<Arc<Binding>> {
         lock(&self.binding).clone()
     }
@@ -210,10 +212,15 @@ impl ViewerTrack {
         debug!(session = %self.session, cause = %e, "sending video failed");
     }
 
-    fn enqueue(&self, packets: Vec<Packet>) {
+    fn enqueue(&self, packets: Vec<Packet>, opening: bool) {
         let bytes: usize = packets.iter().map(|p| p.payload.len()).sum();
         self.queued.fetch_add(bytes, Ordering::Relaxed);
-        if self.pacer.send(Batch { packets, bytes }).is_err() {
+        let batch = Batch {
+            packets,
+            bytes,
+            opening,
+        };
+        if self.pacer.send(batch).is_err() {
             self.dequeued(bytes);
         }
     }
@@ -252,6 +259,8 @@ impl ViewerTrack {
             return;
         }
         s.waiting_for_idr = false;
+        let opening = !s.opened;
+        s.opened = true;
         let first = s.seq;
         s.seq = s.seq.wrapping_add(packets.len() as u16);
         let offset = s.ts_offset;
@@ -281,7 +290,7 @@ impl ViewerTrack {
         }
         drop(resender);
         self.rate.note_sent(bytes);
-        self.enqueue(out);
+        self.enqueue(out, opening);
     }
 
     /// A unit of another stream than the one forwarded: whether to switch to it now. Only
@@ -330,7 +339,7 @@ impl ViewerTrack {
         if !packets.is_empty() {
             self.rate
                 .note_sent(packets.iter().map(|p| p.payload.len()).sum());
-            self.enqueue(packets);
+            self.enqueue(packets, false);
         }
     }
 }
@@ -342,54 +351,6 @@ impl Drop for ViewerTrack {
     }
 }
 
-#[async_trait::async_trait]
-impl TrackLocal for ViewerTrack {
-    async fn bind(&self, t: &TrackLocalContext) -> webrtc::error::Result<RTCRtpCodecParameters> {
-        let codec =
-            codecs::pick_h264(t.codec_parameters()).ok_or(webrtc::Error::ErrUnsupportedCodec)?;
-        let ext_id = |uri: &str| {
-            t.header_extensions()
-                .iter()
-                .find(|e| e.uri == uri)
-                .and_then(|e| u8::try_from(e.id).ok())
-        };
-        let mid = ext_id(SDES_MID_URI).zip(t.mid().map(|m| Bytes::copy_from_slice(m.as_bytes())));
-        // Numbered from a random start before the first packet can go out.
-        lock(&self.state).seq = rand::random();
-        *lock(&self.binding) = Some(Arc::new(Binding {
-            ssrc: t.ssrc(),
-            payload_type: codec.payload_type,
-            writer: t.write_stream(),
-            mid,
-            playout_delay: ext_id(PLAYOUT_DELAY_URI),
-            abs_send_time: ext_id(ABS_SEND_TIME_URI),
-            transport_cc: ext_id(TRANSPORT_CC_URI),
-        }));
-        Ok(codec)
-    }
-
-    async fn unbind(&self, _t: &TrackLocalContext) -> webrtc::error::Result<()> {
-        *lock(&self.binding) = None;
-        Ok(())
-    }
-
-    fn id(&self) -> &str {
-        "video"
-    }
-
-    fn rid(&self) -> Option<&str> {
-        None
-    }
-
-    fn stream_id(&self) -> &str {
-        "rtcam"
-    }
-
-    fn kind(&self) -> RTPCodecType {
-        RTPCodecType::Video
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+#[cfg(test)]
+#[path = "track_tests.rs"]
+mod tests;

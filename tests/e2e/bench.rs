@@ -13,7 +13,8 @@
 //!   packets, spread by the pacer);
 //! - capture → decoded latency p50/p95 from the pictures' stamps;
 //! - in headless Chromium's viewer page at 640x480: capture → display p50/p95, with and
-//!   without the page's low playout delay request.
+//!   without the page's low playout delay request;
+//! - time to first frame in the viewer page (Chromium), over as many page loads as joins.
 //!
 //! `scripts/bench.sh` runs [`full`] against the release binary; CI runs
 //! [`harness_works`], which measures everything once, briefly, and checks that every number
@@ -67,6 +68,8 @@ struct Plan {
     reps: usize,
     /// Page runs per repetition: with the low delay request (`true`), without (`false`).
     page_modes: &'static [bool],
+    /// Joins of the page (Chromium) per size and repetition.
+    page_joins: usize,
     /// What the camera draws for the viewers' load: busy in the benchmark; the bars in CI's
     /// quick run, where no number is read and a busy picture drawn by the unoptimised test
     /// build would take a third of a core from the test running beside it.
@@ -255,6 +258,16 @@ async fn run(plan: Plan) -> Report {
                 .expect("the page's run");
             report.page(*low_delay, page);
         }
+        for &size in plan.sizes.iter().filter(|_| plan.page_joins > 0) {
+            eprintln!("bench: {} page joins at {}", plan.page_joins, size.label);
+            let (bin, joins) = (binary(), plan.page_joins);
+            let ms = tokio::task::spawn_blocking(move || {
+                browser::page_joins(&bin, (size.width, size.height), joins)
+            })
+            .await
+            .expect("the page's joins");
+            report.page_joins(size, ms);
+        }
     }
 
     let broker =
@@ -300,6 +313,7 @@ async fn harness_works() {
         starts: 2,
         reps: 1,
         page_modes: &[true],
+        page_joins: 3,
         load_pattern: Pattern::Bars,
     };
     let report = run(plan).await;
@@ -307,6 +321,7 @@ async fn harness_works() {
     assert_eq!(report.start_ms.len(), 2);
     assert!(report.complete(&[P480], &[0, 1, 2], 3), "{report:#?}");
     assert!(report.page_complete(&[true]), "{report:#?}");
+    assert!(report.page_joins_complete(&[P480], 3), "{report:#?}");
 }
 
 /// `scripts/bench.sh`: the full benchmark, its table into `RTCAM_BENCH_OUT`.
@@ -325,6 +340,7 @@ async fn full() {
         starts: 10,
         reps: env_usize("RTCAM_BENCH_REPS", 3),
         page_modes: &[false, true],
+        page_joins: env_usize("RTCAM_BENCH_JOINS", 20),
         load_pattern: Pattern::Busy,
     };
     let report = run(plan).await;

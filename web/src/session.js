@@ -30,6 +30,7 @@ export class Session {
     this.stream = new MediaStream();
     this.pendingRemote = [];
     this.closed = false;
+    this.answeredAt = null; // performance.now() when the answer went out
     this.pc = new RTCPeerConnection({
       iceServers: opts.iceServers,
       iceTransportPolicy: opts.iceTransportPolicy ?? 'all',

@@ -126,9 +126,10 @@ export class LatencyLog {
 
 /**
  * The text of the stats overlay from a sample, the latency summary, the last stamp and the
- * device's own numbers for this viewer (its `stats` message; absent from older devices).
+ * device's own numbers for this viewer (its `stats` message; absent from older devices) and
+ * how long the session took from the answer to its first picture (ms, once known).
  */
-export function formatStats(s, latency, lastStamp, device) {
+export function formatStats(s, latency, lastStamp, device, joinMs) {
   const fmt = (v, digits = 0, unit = '') => (v == null ? '—' : `${v.toFixed(digits)}${unit}`);
   const lines = [
     `resolution  ${s.width && s.height ? `${s.width}×${s.height}` : '—'}`,
@@ -150,6 +151,7 @@ export function formatStats(s, latency, lastStamp, device) {
       : '';
     lines.push(`you get     ${fmt(device.viewer_fps, 1, ' fps')}${thinned}${second}`);
   }
+  if (joinMs != null) lines.push(`joined      first picture ${fmt(joinMs, 0, ' ms')} after the answer`);
   // Only a synthetic (stamped) picture has these; a real camera's has not.
   if (lastStamp) {
     const received = latency.receivedP50 != null ? `  (received ${fmt(latency.receivedP50, 0, ' ms')})` : '';

@@ -43,6 +43,7 @@ export class Viewer {
     this.ui = new Ui();
     this.latencies = new LatencyLog();
     this.latency = undefined; // {p50, p95} of the last stamps, once stats were sampled
+    this.joins = []; // answer sent → first picture shown, ms, of the last 50 sessions
     this.stats = null; // the last StatsSampler sample of the live session
     this.deviceStats = null; // the device's last `stats` message for the live session
     this.sampler = new StatsSampler();
@@ -240,7 +241,7 @@ export class Viewer {
         candidate: (init) =>
           this.signaling.candidate(this.device, session.id, init ?? { candidate: '' }),
         state: (s) => this.onPeerState(session, s),
-        stream: (stream) => this.attach(stream),
+        stream: (stream) => this.attach(stream, session),
       },
     );
     this.session = session;
@@ -249,6 +250,7 @@ export class Viewer {
     const sdp = await session.answer();
     if (this.session !== session) return;
     this.signaling.answer(this.device, session.id, sdp);
+    session.answeredAt = performance.now();
   }
 
   onSessionMessage(sessionId, kind, json) {
@@ -350,10 +352,27 @@ export class Viewer {
     return this.state === 'playing' && !!this.session;
   }
 
-  attach(stream) {
-    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+  attach(stream, session) {
+    if (this.video.srcObject !== stream) {
+      this.video.srcObject = stream;
+      this.timeJoin(session);
+    }
     this.video.play().catch(() => {
       // Autoplay is muted, so this only fails when the page is hidden; playback starts later.
+    });
+  }
+
+  /**
+   * How long the session took from its answer to its first picture handed to the compositor
+   * (`presentationTime`: decoded), kept in `joins` and shown in the overlay.
+   */
+  timeJoin(session) {
+    if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
+    this.video.requestVideoFrameCallback((now, meta) => {
+      if (this.session !== session || session.answeredAt == null) return;
+      const ms = (meta?.presentationTime ?? now) - session.answeredAt;
+      this.joins.push(ms);
+      if (this.joins.length > 50) this.joins.shift();
     });
   }
 
@@ -383,7 +402,7 @@ export class Viewer {
     this.stats = stats;
     this.latency = this.latencies.summary();
     this.ui.setStats(
-      formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats),
+      formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats, this.joins.at(-1)),
     );
   }
 }

@@ -5,9 +5,11 @@
 // page's microphone question (#talk-ask: Cancel first, then #talk-confirm).
 //
 // `latency` watches 10 s and reports the capture → display latency of every stamped frame
-// (the benchmark runs it with and without `?lowdelay=0`).
+// (the benchmark runs it with and without `?lowdelay=0`); `joins` loads the page --joins times
+// (default 20; each load ends the previous session) and reports each session's answer → first
+// picture shown.
 //
-//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped|secure|latency [--screenshot FILE]
+//   node web/tests/browser.mjs --url URL --scenario basic|full|shaped|secure|latency|joins [--screenshot FILE]
 //        (basic also: --device ID --broker-ws ws://… --dist /abs/path/to/web/dist;
 //         secure also: --wrong-name-broker wss://… by a name the certificate does not list)
 //
@@ -23,8 +25,11 @@ const scenario = args.scenario || 'basic';
 const WIDTH = Number(args.width || 640);
 const HEIGHT = Number(args.height || 480);
 
+const JOINS = Number(args.joins || 20);
+
 // Never hang CI: the whole run is bounded.
-const guard = setTimeout(() => fail('the browser test took longer than 150 s'), 150_000);
+const limitS = scenario === 'joins' ? 60 + 5 * JOINS : 150;
+const guard = setTimeout(() => fail(`the browser test took longer than ${limitS} s`), limitS * 1000);
 
 function fail(why) {
   console.error(`browser test FAILED: ${why}`);
@@ -242,7 +247,28 @@ try {
   report.openToPlayingMs = Date.now() - openedAt;
   report.header = await checkHeader(a, 'viewer A');
 
-  if (scenario === 'latency') {
+  if (scenario === 'joins') {
+    // Answer → first picture of each page load; a load ends the previous session (pagehide
+    // hangs up), and the device has its next standby offer ready by then.
+    const joinOf = async (page, n) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const ms = await page.evaluate(() => window.rtcamViewer?.joins?.[0] ?? null);
+        if (ms != null) return ms;
+        await sleep(20);
+      }
+      throw new Error(`join ${n}: no picture shown within 10 s of playing`);
+    };
+    const joins = [await joinOf(a, 1)];
+    for (let n = 2; n <= JOINS; n++) {
+      await sleep(300);
+      await a.goto(url);
+      await waitFor(a, `join ${n} plays`, playing, 20_000);
+      joins.push(await joinOf(a, n));
+    }
+    check(joins.every((ms) => ms > 0 && ms < 10_000), `implausible join times: ${joins}`);
+    report.joins = joins;
+  } else if (scenario === 'latency') {
     // Settle, then the stamps of 10 s (the page keeps the last 300: 10 s at 30 fps).
     await sleep(3_000);
     await a.evaluate(() => {

@@ -10,6 +10,12 @@ test('without device numbers (an older device) the overlay shows the browser sid
   const text = formatStats(sample, { p50: 80, p95: 120 }, null, null);
   assert.match(text, /640×480/);
   assert.doesNotMatch(text, /device/);
+  assert.doesNotMatch(text, /joined/);
+});
+
+test('the join time is shown once the first picture was', () => {
+  const text = formatStats(sample, null, null, null, 83.4);
+  assert.match(text, /^joined +first picture 83 ms after the answer$/m);
 });
 
 test("the device's target, this viewer's estimate and thinning are shown", () => {

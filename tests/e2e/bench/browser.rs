@@ -1,7 +1,8 @@
-//! The browser's side of the benchmark: headless Chromium plays `rtcam demo` (640x480) in the
-//! viewer page and reads the stamps of 10 s of shown frames (`web/tests/browser.mjs`,
-//! scenario `latency`): capture → display, with the page's low playout delay request
-//! (default) or without it (`?lowdelay=0`).
+//! The browser's side of the benchmark: headless Chromium plays `rtcam demo` in the viewer
+//! page (`web/tests/browser.mjs`) and reads the stamps of 10 s of shown frames at 640x480
+//! (scenario `latency`): capture → display, with the page's low playout delay request
+//! (default) or without it (`?lowdelay=0`); and joins again and again (scenario `joins`):
+//! the answer → the first picture shown, in the browser users watch with.
 
 use std::path::Path;
 use std::process::Command;
@@ -24,13 +25,24 @@ pub struct PageLatency {
     pub open_to_playing_ms: f64,
 }
 
-/// Runs the page once against a demo started from `binary`.
-pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
+/// Runs `scenario` of the viewer page once against a demo of `width`x`height` started from
+/// `binary`; its report.
+fn run_page(
+    binary: &Path,
+    (width, height): (u32, u32),
+    query: &str,
+    scenario: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     require_browser_tools();
     let dir = std::env::temp_dir().join(format!("rtcam-bench-page-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("rtcam.toml");
-    std::fs::write(&config, "[video]\nwidth = 640\nheight = 480\nfps = 30\n").unwrap();
+    std::fs::write(
+        &config,
+        format!("[video]\nwidth = {width}\nheight = {height}\nfps = 30\n"),
+    )
+    .unwrap();
     let (tcp, ws, http) = (
         support::free_port(),
         support::free_port(),
@@ -51,16 +63,22 @@ pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
             .env("RUST_LOG", "warn"),
     );
     wait_listening(http, "the viewer page");
-    let query = if low_delay { "" } else { "?lowdelay=0" };
     let shot = dir.join("page.png");
     let report = run_browser(
         &format!("http://127.0.0.1:{http}/{query}"),
-        "latency",
+        scenario,
         &shot,
-        &[],
+        extra,
     );
     demo.terminate();
     std::fs::remove_dir_all(&dir).ok();
+    report
+}
+
+/// The page's latency once, at 640x480.
+pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
+    let query = if low_delay { "" } else { "?lowdelay=0" };
+    let report = run_page(binary, (640, 480), query, "latency", &[]);
     let l = &report["latency"];
     PageLatency {
         p50: l["p50"].as_f64().unwrap_or(f64::NAN),
@@ -71,4 +89,15 @@ pub fn page_latency(binary: &Path, low_delay: bool) -> PageLatency {
         frames: l["frames"].as_u64().unwrap_or(0),
         open_to_playing_ms: report["openToPlayingMs"].as_f64().unwrap_or(f64::NAN),
     }
+}
+
+/// `joins` page loads against one demo of `size` (each load ends the last session): each
+/// session's answer → first picture handed to the compositor, ms.
+pub fn page_joins(binary: &Path, size: (u32, u32), joins: usize) -> Vec<f64> {
+    let n = joins.to_string();
+    let report = run_page(binary, size, "", "joins", &["--joins", &n]);
+    report["joins"]
+        .as_array()
+        .map(|j| j.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default()
 }

@@ -39,6 +39,8 @@ pub struct Report {
     join_ms: BTreeMap<(&'static str, bool), Vec<f64>>,
     /// low delay requested → the page's runs.
     page: BTreeMap<bool, Vec<PageLatency>>,
+    /// size → the page's answer → first picture shown (Chromium).
+    page_join_ms: BTreeMap<&'static str, Vec<f64>>,
 }
 
 fn cpu_model() -> String {
@@ -82,6 +84,19 @@ impl Report {
 
     pub fn join(&mut self, size: Size, warm: bool, ms: f64) {
         self.join_ms.entry((size.label, warm)).or_default().push(ms);
+    }
+
+    pub fn page_joins(&mut self, size: Size, ms: Vec<f64>) {
+        self.page_join_ms.entry(size.label).or_default().extend(ms);
+    }
+
+    /// Chromium joined `joins` times at each size, each in under 10 s.
+    pub fn page_joins_complete(&self, sizes: &[Size], joins: usize) -> bool {
+        sizes.iter().all(|s| {
+            self.page_join_ms.get(s.label).is_some_and(|j| {
+                j.len() == joins && j.iter().all(|ms| (0.0..10_000.0).contains(ms))
+            })
+        })
     }
 
     pub fn page(&mut self, low_delay: bool, run: PageLatency) {
@@ -153,6 +168,15 @@ impl Report {
             };
             out += &format!(
                 "| {size} | {} ({who}) | {:.0} / {:.0} / {:.0} |\n",
+                ms.len(),
+                median(ms),
+                percentile(ms, 90.0),
+                percentile(ms, 100.0)
+            );
+        }
+        for (size, ms) in &self.page_join_ms {
+            out += &format!(
+                "| {size} | {} (Chromium, viewer page; nobody else watching) | {:.0} / {:.0} / {:.0} |\n",
                 ms.len(),
                 median(ms),
                 percentile(ms, 90.0),
