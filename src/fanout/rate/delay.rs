@@ -13,7 +13,10 @@
 //! Each feedback gives one sample: the **lowest** delay among the packets it newly
 //! acknowledges. A queue that persists lifts every packet's delay; the burst of one
 //! keyframe lifts only the packets behind it. The feedback also says what arrived: the
-//! acknowledged rate over the last [`ACKED_WINDOW`], which is what a full link carries.
+//! acknowledged rate over the last [`ACKED_WINDOW`], which is what a full link carries, and
+//! how fast everything was sent over the span in which those packets left (a sender that
+//! sends well below its estimate does not fill the link, and what arrived is then no measure
+//! of it).
 //!
 //! Everything in feedback is untrusted: sequence numbers we did not send are ignored, at
 //! most [`LOG_LEN`] entries are read, and a delay that jumps by more than [`MAX_QUEUE`]
@@ -51,6 +54,9 @@ pub struct DelaySample {
     /// What arrived over the last [`ACKED_WINDOW`] (bit/s, packet headers included), once
     /// enough has arrived to tell.
     pub acked_bps: Option<u32>,
+    /// What was sent (lost packets included) over the span of time in which those packets
+    /// left; `None` when they all left within a moment.
+    pub sent_bps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +77,8 @@ pub struct TransportDelay {
     sent: VecDeque<Sent>,
     /// Per feedback, its lowest one-way delay (µs, with the clock offset).
     lows: WindowedMin<i64>,
-    /// Acknowledged packets: arrival (µs, viewer clock) and bytes.
-    acked: VecDeque<(i64, u32)>,
+    /// Acknowledged packets: arrival (µs, viewer clock), bytes and send time (µs).
+    acked: VecDeque<(i64, u32, i64)>,
     /// Packets reported lost and received since [`TransportDelay::take_loss`].
     lost: u32,
     received: u32,
@@ -135,7 +141,7 @@ impl TransportDelay {
             let (at, bytes) = (sent.at_us, sent.bytes);
             let delay = arrival.saturating_sub(at);
             low = Some(low.map_or(delay, |l| l.min(delay)));
-            self.acked.push_back((arrival, bytes));
+            self.acked.push_back((arrival, bytes, at));
         }
         let low = low?;
         self.trim_acked();
@@ -152,6 +158,7 @@ impl TransportDelay {
         Some(DelaySample {
             queue: Duration::from_micros(low.saturating_sub(base).max(0) as u64),
             acked_bps: self.acked_bps(),
+            sent_bps: self.sent_bps(),
         })
     }
 
@@ -168,19 +175,40 @@ impl TransportDelay {
     }
 
     fn trim_acked(&mut self) {
-        let latest = self.acked.iter().map(|(a, _)| *a).max().unwrap_or(0);
+        let latest = self.acked.iter().map(|(a, ..)| *a).max().unwrap_or(0);
         let window = ACKED_WINDOW.as_micros() as i64;
-        self.acked.retain(|(a, _)| latest - *a <= window);
+        self.acked.retain(|(a, ..)| latest - *a <= window);
+    }
+
+    /// The rate at which everything was sent over the span in which the acknowledged
+    /// window's packets left.
+    fn sent_bps(&self) -> Option<u32> {
+        let from = self.acked.iter().map(|(.., s)| *s).min()?;
+        let to = self.acked.iter().map(|(.., s)| *s).max()?;
+        let span = to - from;
+        if span < MIN_ACKED_SPAN_US / 4 {
+            return None;
+        }
+        let bytes: u64 = self
+            .sent
+            .iter()
+            .rev()
+            .skip_while(|p| p.at_us > to)
+            .take_while(|p| p.at_us >= from)
+            .map(|p| u64::from(p.bytes))
+            .sum();
+        let bps = bytes as f64 * 8.0 * 1e6 / span as f64;
+        Some(bps.min(f64::from(u32::MAX)) as u32)
     }
 
     fn acked_bps(&self) -> Option<u32> {
-        let first = self.acked.iter().map(|(a, _)| *a).min()?;
-        let last = self.acked.iter().map(|(a, _)| *a).max()?;
+        let first = self.acked.iter().map(|(a, ..)| *a).min()?;
+        let last = self.acked.iter().map(|(a, ..)| *a).max()?;
         let span = last - first;
         if span < MIN_ACKED_SPAN_US {
             return None;
         }
-        let bytes: u64 = self.acked.iter().map(|(_, b)| u64::from(*b)).sum();
+        let bytes: u64 = self.acked.iter().map(|(_, b, _)| u64::from(*b)).sum();
         let bps = bytes as f64 * 8.0 * 1e6 / span as f64;
         Some(bps.min(f64::from(u32::MAX)) as u32)
     }

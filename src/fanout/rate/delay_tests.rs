@@ -211,3 +211,34 @@ fn loss_is_counted_once_per_packet() {
     assert_eq!(d.take_loss(), Some((0, 1)));
     assert_eq!(d.take_loss(), None);
 }
+
+#[test]
+fn what_was_sent_meanwhile_counts_the_lost_packets_too() {
+    let epoch = Instant::now();
+    // 2 Mbit/s sent, every other packet lost: 1 Mbit/s arrived.
+    let mut t = epoch;
+    let mut d = TransportDelay::new(epoch);
+    let sent = send(&mut d, &mut t, 100, 1250, 5 * MS);
+    let s = d
+        .on_feedback(
+            t,
+            &feedback(&sent, epoch, 0, |i| (i % 2 == 0).then_some(20 * MS)),
+        )
+        .unwrap();
+    let sent_bps = s.sent_bps.unwrap();
+    assert!((1_950_000..=2_050_000).contains(&sent_bps), "{sent_bps}");
+    // A quiet sender, 200 kbit/s, with a delay spike at the end.
+    let mut t = epoch;
+    let mut d = TransportDelay::new(epoch);
+    let sent = send(&mut d, &mut t, 20, 1250, 50 * MS);
+    let s = d
+        .on_feedback(
+            t,
+            &feedback(&sent, epoch, 0, |i| {
+                Some(if i > 15 { 120 * MS } else { 20 * MS })
+            }),
+        )
+        .unwrap();
+    let sent_bps = s.sent_bps.unwrap();
+    assert!((190_000..=260_000).contains(&sent_bps), "{sent_bps}");
+}

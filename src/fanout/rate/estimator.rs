@@ -23,7 +23,8 @@
 //!   it shows ([`delay`](super::delay)) is the faster delay signal: above
 //!   [`HOLD_FEEDBACK_QUEUE`] growth holds, above [`CUT_FEEDBACK_QUEUE`] the estimate goes to
 //!   85 % of what arrived (libwebrtc's AIMD decrease), so a router queue drains before it
-//!   overflows.
+//!   overflows; where the sender sent well below its estimate (it was the limit itself),
+//!   what arrived says nothing of the path and the cut is 15 % of the estimate.
 //!
 //! REMB, where the viewer sends it, caps the estimate, but only when it is below what is
 //! being sent (REMB follows the received rate down when the scene is static).
@@ -58,6 +59,11 @@ pub const CUT_QUEUE_DELAY: Duration = Duration::from_millis(80);
 pub const HOLD_FEEDBACK_QUEUE: Duration = Duration::from_millis(25);
 /// Queueing delay (from transport-wide feedback) at which the estimate is cut.
 pub const CUT_FEEDBACK_QUEUE: Duration = Duration::from_millis(60);
+/// A sender that sent less than this share of its estimate was the limit itself: what
+/// arrived does not measure the path (libwebrtc's application-limited region starts at 65 %).
+pub const APP_LIMITED: f64 = 0.65;
+/// A sender that sent this many times what arrived filled the link, however little it sent.
+pub const FULL_LINK_RATIO: f64 = 1.5;
 /// A delay cut aims at this share of the acknowledged rate.
 pub const DELAY_CUT_TO: f64 = 0.85;
 /// How long a "hold" from transport-wide feedback lasts without news.
@@ -224,20 +230,43 @@ impl Estimator {
     }
 
     /// Transport-wide feedback: `queue` is the queueing delay it shows, `acked_bps` what
-    /// arrived (everything the viewer receives, once known).
-    pub fn on_queue_delay(&mut self, now: Instant, queue: Duration, acked_bps: Option<u32>) {
+    /// arrived and `sent_bps` what was sent meanwhile (both everything the viewer receives,
+    /// once known).
+    ///
+    /// A cut aims at 85 % of what arrived only when the sender kept the path busy: it sent at
+    /// least [`APP_LIMITED`] of the estimate, or [`FULL_LINK_RATIO`] times what arrived.
+    /// Otherwise the delay was not its doing (cross
+    /// traffic, a starved CPU on either end) and what arrived is whatever a quiet sender
+    /// happened to send: the cut takes 15 % off the estimate instead, and the next cut, if
+    /// the queue stays, another 15 %.
+    pub fn on_queue_delay(
+        &mut self,
+        now: Instant,
+        queue: Duration,
+        acked_bps: Option<u32>,
+        sent_bps: Option<u32>,
+    ) {
         self.observed.queue = Some(queue);
         if queue >= HOLD_FEEDBACK_QUEUE {
             self.queue_hold = Some(now);
         }
         if queue >= CUT_FEEDBACK_QUEUE && self.may_cut(now, self.observed.rtt) {
-            let aim = acked_bps.map_or(self.estimate * DELAY_CUT_TO, |a| {
-                f64::from(a) * DELAY_CUT_TO
+            // Limited: it sent well below its estimate, and the path carried most of it (a
+            // link that lost or queued half of a quiet sender's packets is still full).
+            let limited = sent_bps.is_some_and(|s| {
+                let s = f64::from(s);
+                s < APP_LIMITED * self.estimate
+                    && acked_bps.map_or(true, |a| s < FULL_LINK_RATIO * f64::from(a))
             });
+            let link = acked_bps.map(f64::from).filter(|_| !limited);
+            let aim = link.map_or(self.estimate, |a| a) * DELAY_CUT_TO;
             if aim < self.estimate {
-                // The link's rate is what arrived while the queue was full.
-                let level = acked_bps.map_or(self.estimate, |a| self.estimate.min(f64::from(a)));
-                self.congested_at = Some((level, now));
+                // The link's rate is what arrived while the queue was full; a limited sender
+                // learnt nothing of it.
+                if !limited {
+                    let level = link.map_or(self.estimate, |a| self.estimate.min(a));
+                    self.congested_at = Some((level, now));
+                }
                 self.estimate = aim;
                 self.last_cut = Some(now);
             }

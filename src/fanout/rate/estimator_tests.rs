@@ -157,19 +157,34 @@ fn a_queue_in_transport_feedback_holds_growth_then_cuts_to_what_arrived() {
     e.on_receiver_report(t0, 0, RTT, 700_000);
     let before = e.estimate_bps();
     // A queue of 30 ms: the next report does not grow the estimate.
-    e.on_queue_delay(t0 + S * 7 / 10, Duration::from_millis(30), Some(640_000));
+    e.on_queue_delay(
+        t0 + S * 7 / 10,
+        Duration::from_millis(30),
+        Some(640_000),
+        None,
+    );
     e.on_receiver_report(t0 + S, 0, RTT, 700_000);
     assert_eq!(e.estimate_bps(), before);
     assert_eq!(e.observed().queue, Some(Duration::from_millis(30)));
     // 70 ms: cut to 85 % of the 600 kbit/s that arrived.
-    e.on_queue_delay(t0 + S + S / 10, Duration::from_millis(70), Some(600_000));
+    e.on_queue_delay(
+        t0 + S + S / 10,
+        Duration::from_millis(70),
+        Some(600_000),
+        Some(700_000),
+    );
     assert_eq!(e.estimate_bps(), 510_000);
     // The queue is still draining 100 ms later: no second cut that soon.
-    e.on_queue_delay(t0 + S + S / 5, Duration::from_millis(65), Some(600_000));
+    e.on_queue_delay(
+        t0 + S + S / 5,
+        Duration::from_millis(65),
+        Some(600_000),
+        None,
+    );
     assert_eq!(e.estimate_bps(), 510_000);
     // Drained: growth resumes, multiplicative up to 90 % of the 600 k level, additive after.
     let mut t = t0 + 2 * S;
-    e.on_queue_delay(t, Duration::ZERO, Some(510_000));
+    e.on_queue_delay(t, Duration::ZERO, Some(510_000), None);
     for _ in 0..5 {
         t += S;
         e.on_receiver_report(t, 0, RTT, e.estimate_bps());
@@ -183,9 +198,53 @@ fn a_queue_in_transport_feedback_holds_growth_then_cuts_to_what_arrived() {
 fn a_queue_without_a_known_rate_cuts_by_15_percent() {
     let mut e = Estimator::new(400_000, 50_000, 2_000_000);
     let t0 = Instant::now();
-    e.on_queue_delay(t0, Duration::from_millis(100), None);
+    e.on_queue_delay(t0, Duration::from_millis(100), None, None);
     assert_eq!(e.estimate_bps(), 340_000);
     // A rate that arrived above the estimate does not raise it.
-    e.on_queue_delay(t0 + 2 * S, Duration::from_millis(100), Some(900_000));
+    e.on_queue_delay(t0 + 2 * S, Duration::from_millis(100), Some(900_000), None);
     assert_eq!(e.estimate_bps(), 340_000);
+}
+
+#[test]
+fn a_delay_spike_while_the_sender_sends_little_cuts_15_percent_not_to_what_arrived() {
+    // 1.5 Mbit/s estimated, but the encoder (starved of CPU) sent 200 kbit/s, which arrived,
+    // late: the path showed nothing of its rate, so no cut to 170 kbit/s.
+    let mut e = Estimator::new(1_500_000, 50_000, 2_000_000);
+    let t0 = Instant::now();
+    e.on_receiver_report(t0, 0, RTT, 1_500_000);
+    let before = f64::from(e.estimate_bps());
+    e.on_queue_delay(
+        t0 + S / 10,
+        Duration::from_millis(90),
+        Some(200_000),
+        Some(210_000),
+    );
+    assert_eq!(e.estimate_bps(), (before * DELAY_CUT_TO) as u32);
+    // Back to normal: it grows again (8 % a second), no creeping from a bogus low level.
+    let mut t = t0 + S / 10;
+    for _ in 0..3 {
+        t += S;
+        e.on_receiver_report(t, 0, RTT, e.estimate_bps());
+    }
+    assert!(f64::from(e.estimate_bps()) > before, "{}", e.estimate_bps());
+    // A sender that filled the path: the cut goes to 85 % of what arrived, as before.
+    let mut e = Estimator::new(1_500_000, 50_000, 2_000_000);
+    e.on_receiver_report(t0, 0, RTT, 1_500_000);
+    e.on_queue_delay(
+        t0 + S / 10,
+        Duration::from_millis(90),
+        Some(600_000),
+        Some(1_400_000),
+    );
+    assert_eq!(e.estimate_bps(), 510_000);
+    // So did a quiet sender whose packets arrived at half the rate they left.
+    let mut e = Estimator::new(1_500_000, 50_000, 2_000_000);
+    e.on_receiver_report(t0, 0, RTT, 1_500_000);
+    e.on_queue_delay(
+        t0 + S / 10,
+        Duration::from_millis(90),
+        Some(150_000),
+        Some(300_000),
+    );
+    assert_eq!(e.estimate_bps(), 127_500);
 }

@@ -132,9 +132,10 @@ impl ViewerRate {
         // What arrived is video; the estimate is for all the viewer receives.
         let audio = self.rate.limits.audio_bps;
         let acked = sample.acked_bps.map(|a| a.saturating_add(audio));
+        let sent = sample.sent_bps.map(|a| a.saturating_add(audio));
         let mut s = self.rate.lock();
         if let Some(e) = s.viewers.get_mut(&self.id) {
-            e.estimator.on_queue_delay(now, sample.queue, acked);
+            e.estimator.on_queue_delay(now, sample.queue, acked, sent);
         }
     }
 
