@@ -16,8 +16,9 @@
 //!   second) instead of 8 %: the sawtooth of multiplicative probing is what fills a small
 //!   router buffer again and again;
 //! - the round-trip time is a delay signal: a queue that builds in a router (the RTT climbs
-//!   well above the lowest seen) holds growth and then cuts by 15 %, before the queue
-//!   overflows and loss shows.
+//!   well above the lowest seen) holds growth and then cuts to 85 % of what was sent, before
+//!   the queue overflows and loss shows (of the estimate, when the sender sent far below it:
+//!   then the delay was not its doing);
 //!
 //! - where the viewer sends transport-wide feedback (about every 100 ms), the queueing delay
 //!   it shows ([`delay`](super::delay)) is the faster delay signal: above
@@ -172,8 +173,14 @@ impl Estimator {
             }
         } else if queue.is_some_and(|q| q >= CUT_QUEUE_DELAY) {
             if self.may_cut(now, rtt) {
-                self.congested_at = Some((self.estimate.min(base), now));
-                self.estimate = base * 0.85;
+                if sent > 0.0 && sent < APP_LIMITED * self.estimate {
+                    // A sender far below its estimate did not fill the path: the delay is
+                    // not its doing, and what it sent is no measure of the link.
+                    self.estimate *= DELAY_CUT_TO;
+                } else {
+                    self.congested_at = Some((self.estimate.min(base), now));
+                    self.estimate = base * DELAY_CUT_TO;
+                }
                 self.last_cut = Some(now);
             }
         } else if loss < GROW_BELOW_LOSS

@@ -248,3 +248,26 @@ fn a_delay_spike_while_the_sender_sends_little_cuts_15_percent_not_to_what_arriv
     );
     assert_eq!(e.estimate_bps(), 127_500);
 }
+
+#[test]
+fn an_rtt_spike_while_the_sender_sends_little_cuts_15_percent_of_the_estimate() {
+    let mut e = Estimator::new(1_500_000, 50_000, 2_000_000);
+    let mut t = Instant::now();
+    // A quiet scene: 180 kbit/s of a 1.5 Mbit/s estimate, 20 ms round trips.
+    for _ in 0..3 {
+        t += S;
+        e.on_receiver_report(t, 0, RTT, 180_000);
+    }
+    let before = f64::from(e.estimate_bps());
+    // One report through a starved CPU: 150 ms.
+    t += S;
+    e.on_receiver_report(t, 0, Some(Duration::from_millis(150)), 180_000);
+    assert_eq!(e.estimate_bps(), (before * DELAY_CUT_TO) as u32);
+    // A sender that filled its estimate: the cut is from what it sent, as before.
+    let mut e = Estimator::new(500_000, 50_000, 2_000_000);
+    let mut t = Instant::now();
+    run(&mut e, &mut t, 3, 0.0, RTT);
+    t += S;
+    e.on_receiver_report(t, 0, Some(Duration::from_millis(150)), 600_000);
+    assert_eq!(e.estimate_bps(), 510_000);
+}
