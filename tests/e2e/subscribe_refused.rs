@@ -79,7 +79,14 @@ async fn refused_subscriptions_are_retried_until_the_broker_grants_them() {
         .publish("$CONTROL/dynamic-security/v1".into(), lift)
         .await;
     let started = std::time::Instant::now();
-    // mosquitto disconnects every client of a changed role, this watcher included.
+    // mosquitto disconnects every client of a changed role, this watcher included: wait for
+    // that before the next watcher connects, or mosquitto may drop it between its Subscribe
+    // and the SubAck (the role change applied after it connected), and the SubAck never
+    // comes.
+    assert!(
+        watcher.wait_dropped(Duration::from_secs(10)).await,
+        "mosquitto applied the role change (and dropped its clients) within 10 s"
+    );
     drop(watcher);
     let mut watcher = TestMqtt::connect("127.0.0.1", port, "acl-watch-2").await;
     watcher.subscribe(&format!("rtcam/{DEVICE}/status")).await;

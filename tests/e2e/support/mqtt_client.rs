@@ -1,7 +1,8 @@
 //! A plain MQTT client for tests: subscribes, publishes, and hands over what it receives.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
@@ -13,6 +14,8 @@ pub struct TestMqtt {
     pub client: AsyncClient,
     pub rx: mpsc::Receiver<(String, Bytes)>,
     suback: mpsc::Receiver<()>,
+    /// Set once the broker has dropped the connection (rumqttc then connects again).
+    dropped: Arc<AtomicBool>,
 }
 
 /// A TLS client configuration that trusts only the CA in `ca_file` (PEM), made with rustls
@@ -68,6 +71,8 @@ impl TestMqtt {
         let (client, mut eventloop) = AsyncClient::new(opts, 64);
         let (tx, rx) = mpsc::channel(1024);
         let (stx, suback) = mpsc::channel(16);
+        let dropped = Arc::new(AtomicBool::new(false));
+        let lost = dropped.clone();
         tokio::spawn(async move {
             loop {
                 match eventloop.poll().await {
@@ -84,11 +89,32 @@ impl TestMqtt {
                     // same client id forever and the broker would keep kicking a newer
                     // client of that id off.
                     Err(rumqttc::ConnectionError::RequestsDone) => break,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    Err(_) => {
+                        lost.store(true, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
                 }
             }
         });
-        Self { client, rx, suback }
+        Self {
+            client,
+            rx,
+            suback,
+            dropped,
+        }
+    }
+
+    /// Whether the broker dropped this client's connection within `within` (mosquitto does
+    /// once it applied a change to the client's role).
+    pub async fn wait_dropped(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.dropped.load(Ordering::Relaxed) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Subscribes and waits for the SubAck.
