@@ -29,52 +29,10 @@ use support::viewer::{TestMqtt, Viewer, ViewerOptions};
 
 mod browser;
 mod cpu;
+mod plan;
 mod report;
+use plan::{Pattern, Plan, Size, P480, P720};
 use report::Report;
-
-/// One picture size of the benchmark.
-#[derive(Debug, Clone, Copy)]
-pub struct Size {
-    pub label: &'static str,
-    width: u32,
-    height: u32,
-    kbps: u32,
-}
-
-const P480: Size = Size {
-    label: "480p30 1 Mbit/s",
-    width: 640,
-    height: 480,
-    kbps: 1000,
-};
-const P720: Size = Size {
-    label: "720p30 2 Mbit/s",
-    width: 1280,
-    height: 720,
-    kbps: 2000,
-};
-
-/// What to measure, and how long.
-struct Plan {
-    sizes: &'static [Size],
-    viewers: &'static [usize],
-    /// Measured window per viewer count, after `settle`.
-    window: Duration,
-    settle: Duration,
-    /// Joins per size for the time to first frame, with nobody watching and with one.
-    joins: usize,
-    /// Process starts for start → offer.
-    starts: usize,
-    reps: usize,
-    /// Page runs per repetition: with the low delay request (`true`), without (`false`).
-    page_modes: &'static [bool],
-    /// Joins of the page (Chromium) per size and repetition.
-    page_joins: usize,
-    /// What the camera draws for the viewers' load: busy in the benchmark; the bars in CI's
-    /// quick run, where no number is read and a busy picture drawn by the unoptimised test
-    /// build would take a third of a core from the test running beside it.
-    load_pattern: Pattern,
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -89,14 +47,6 @@ fn binary() -> PathBuf {
     std::env::var_os("RTCAM_BENCH_BINARY")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_rtcam")))
-}
-
-/// What the synthetic camera draws: `Busy` fills the bitrate (a panning texture under film
-/// grain), so a viewer really is sent `kbps`; `Bars` encodes to a few hundred kbit/s.
-#[derive(Debug, Clone, Copy)]
-enum Pattern {
-    Bars,
-    Busy,
 }
 
 fn device_toml(size: Size, pattern: Pattern) -> String {
