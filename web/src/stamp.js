@@ -111,3 +111,28 @@ export class StampReader {
     return decodeStamp(this.ctx.getImageData(0, 0, w, strip).data, w, strip);
   }
 }
+
+/**
+ * How long each session took from its answer to its first picture handed to the compositor
+ * (`presentationTime`: decoded), ms, for the last 50 sessions.
+ */
+export class JoinTimes {
+  constructor(video) {
+    this.video = video;
+    this.values = [];
+  }
+
+  /** Times `session` (from its `answeredAt`) at its first picture, while `current()` holds. */
+  watch(session, current) {
+    if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
+    this.video.requestVideoFrameCallback((now, meta) => {
+      if (!current() || session.answeredAt == null) return;
+      this.values.push((meta?.presentationTime ?? now) - session.answeredAt);
+      if (this.values.length > 50) this.values.shift();
+    });
+  }
+
+  last() {
+    return this.values.at(-1);
+  }
+}

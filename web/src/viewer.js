@@ -9,7 +9,7 @@
 import { newViewerId } from './settings.js';
 import { BROKER_RETRY_MS, Signaling } from './signaling.js';
 import { Session } from './session.js';
-import { StampReader } from './stamp.js';
+import { JoinTimes, StampReader } from './stamp.js';
 import { LatencyLog, StatsSampler, formatStats } from './stats.js';
 import { Backoff } from './backoff.js';
 import { Talkback } from './talkback.js';
@@ -43,7 +43,6 @@ export class Viewer {
     this.ui = new Ui();
     this.latencies = new LatencyLog();
     this.latency = undefined; // {p50, p95} of the last stamps, once stats were sampled
-    this.joins = []; // answer sent → first picture shown, ms, of the last 50 sessions
     this.stats = null; // the last StatsSampler sample of the live session
     this.deviceStats = null; // the device's last `stats` message for the live session
     this.sampler = new StatsSampler();
@@ -51,6 +50,7 @@ export class Viewer {
     this.checkingLink = false; // after a lost path: answering waits for the broker link check
     this.video = $('video');
     this.stampReader = new StampReader(this.video, (s) => this.latencies.push(s));
+    this.joinTimes = new JoinTimes(this.video); // answer → first picture of each session
     // What tests and curious users can read from the console.
     window.rtcamViewer = this;
   }
@@ -355,24 +355,10 @@ export class Viewer {
   attach(stream, session) {
     if (this.video.srcObject !== stream) {
       this.video.srcObject = stream;
-      this.timeJoin(session);
+      this.joinTimes.watch(session, () => this.session === session);
     }
     this.video.play().catch(() => {
       // Autoplay is muted, so this only fails when the page is hidden; playback starts later.
-    });
-  }
-
-  /**
-   * How long the session took from its answer to its first picture handed to the compositor
-   * (`presentationTime`: decoded), kept in `joins` and shown in the overlay.
-   */
-  timeJoin(session) {
-    if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
-    this.video.requestVideoFrameCallback((now, meta) => {
-      if (this.session !== session || session.answeredAt == null) return;
-      const ms = (meta?.presentationTime ?? now) - session.answeredAt;
-      this.joins.push(ms);
-      if (this.joins.length > 50) this.joins.shift();
     });
   }
 
@@ -402,7 +388,7 @@ export class Viewer {
     this.stats = stats;
     this.latency = this.latencies.summary();
     this.ui.setStats(
-      formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats, this.joins.at(-1)),
+      formatStats(this.stats, this.latency, this.latencies.last, this.deviceStats, this.joinTimes.last()),
     );
   }
 }

@@ -253,7 +253,7 @@ try {
     const joinOf = async (page, n) => {
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
-        const ms = await page.evaluate(() => window.rtcamViewer?.joins?.[0] ?? null);
+        const ms = await page.evaluate(() => window.rtcamViewer?.joinTimes?.values[0] ?? null);
         if (ms != null) return ms;
         await sleep(20);
       }
